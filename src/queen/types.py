@@ -1,0 +1,77 @@
+"""Public and shared types: Message, option records.
+
+``Message`` is what pop/consume hand to user code: a plain dict with the fields
+below (both server generations are normalised to this shape) plus ``trace``, an
+async callable that records a trace event for this message and never raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, TypedDict, Union
+
+
+class TraceEvent(TypedDict, total=False):
+    traceName: Union[str, List[str]]
+    eventType: str
+    data: Any
+
+
+class Message(TypedDict, total=False):
+    id: str
+    transactionId: str
+    partitionId: str
+    leaseId: Optional[str]          # None when the pop was auto-acked
+    queue: str
+    partition: str
+    data: Any
+    createdAt: str
+    consumerGroup: Optional[str]    # None in queue mode (both generations)
+    traceId: Optional[str]
+    retryCount: int                 # always 0: real servers never report it
+    priority: int                   # always 0: real servers never report it
+    producerSub: Optional[str]
+    trace: Callable[[TraceEvent], Awaitable[Any]]
+    _status: Union[bool, str]       # per-message status for batch ack
+    _error: str                     # per-message error text for batch ack
+
+
+AckStatus = Union[bool, Literal["completed", "failed", "success", "dlq", "retry"]]
+SubscriptionMode = Literal["all", "new", "new-only"]
+
+
+@dataclass(frozen=True)
+class PopSpec:
+    """What one pop asks the server for. Built by QueueBuilder and the consume
+    engine; turned into a request only by ``wire``."""
+
+    queue: Optional[str] = None          # None with namespace/task pops
+    partition: Optional[str] = None      # None = any partition (queue route)
+    namespace: Optional[str] = None
+    task: Optional[str] = None
+    group: Optional[str] = None          # None = queue mode
+    batch: int = 1
+    wait: bool = False
+    timeout_millis: int = 30000          # long-poll deadline on the server
+    auto_ack: bool = False               # server-side autoAck
+    subscription_mode: Optional[str] = None
+    subscription_from: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class ConsumeOptions:
+    """Everything ``consume`` needs; defaults are the guide's."""
+
+    pop: PopSpec
+    concurrency: int = 1
+    batch: int = 1
+    limit: Optional[int] = None
+    idle_millis: Optional[int] = None
+    auto_ack: bool = True                # client-side: ack on success, nack on exception
+    each: bool = False
+    renew_lease: bool = False
+    renew_interval_millis: Optional[int] = None
+
+
+Handler = Callable[[Any], Awaitable[Any]]
+JSON = Union[Dict[str, Any], List[Any], str, int, float, bool, None]
