@@ -1,0 +1,138 @@
+"""Push encoding and buffering, pure-Python twin of ``_push.pyx``."""
+
+from __future__ import annotations
+
+from time import monotonic
+from typing import Any, List, Mapping, Sequence, Tuple
+
+import orjson
+
+from ._ids_py import is_uuid, uuid7
+
+__all__ = ["encode_push_items", "join_items", "encode_push", "PushBuffer"]
+
+
+def _check_target(queue: Any, partition: Any) -> None:
+    if not isinstance(queue, str):
+        raise TypeError(f"queue must be a str, not {type(queue).__name__}")
+    if not queue:
+        raise ValueError("queue must be a non-empty str")
+    if not isinstance(partition, str):
+        raise TypeError(f"partition must be a str, not {type(partition).__name__}")
+    if not partition:
+        raise ValueError("partition must be a non-empty str")
+
+
+def encode_push_items(
+    queue: str, partition: str, messages: Sequence[Mapping[str, Any]]
+) -> Tuple[List[bytes], List[str]]:
+    """One JSON push item per message, plus the transactionIds used (same order).
+
+    payload = ``data``, else ``payload``, else the whole message; transactionId = the
+    message's own (non-empty str) or a fresh UUIDv7; traceId only when it is a UUID.
+    """
+    _check_target(queue, partition)
+    fragments: List[bytes] = []
+    txids: List[str] = []
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict):
+            raise TypeError(f"message {i} must be a dict, not {type(m).__name__}")
+        if "data" in m:
+            payload = m["data"]
+        elif "payload" in m:
+            payload = m["payload"]
+        else:
+            payload = m
+        txid = m.get("transactionId")
+        if txid is None:
+            txid = uuid7()
+        elif not isinstance(txid, str):
+            raise TypeError(f"message {i}: transactionId must be a str, not {type(txid).__name__}")
+        elif not txid:
+            raise ValueError(f"message {i}: transactionId must not be empty")
+        item = {"queue": queue, "partition": partition, "payload": payload, "transactionId": txid}
+        trace_id = m.get("traceId")
+        if is_uuid(trace_id):
+            item["traceId"] = trace_id
+        try:
+            fragments.append(orjson.dumps(item))
+        except orjson.JSONEncodeError as e:
+            raise TypeError(f"message {i}: data is not JSON serialisable: {e}") from None
+        txids.append(txid)
+    return fragments, txids
+
+
+def join_items(fragments: Sequence[bytes]) -> bytes:
+    """The push request body ``{"items":[f1,f2,...]}`` from encoded items."""
+    return b'{"items":[' + b",".join(fragments) + b"]}"
+
+
+def encode_push(
+    queue: str, partition: str, messages: Sequence[Mapping[str, Any]]
+) -> Tuple[bytes, List[str]]:
+    """``join_items(encode_push_items(...))``: a whole push body and its transactionIds."""
+    fragments, txids = encode_push_items(queue, partition, messages)
+    return join_items(fragments), txids
+
+
+class PushBuffer:
+    """Encoded push items waiting to be sent for one queue/partition.
+
+    ``append`` reports when ``max_count`` is reached; ``due(now)`` reports when the oldest
+    item has waited ``max_millis`` (``now`` from ``time.monotonic()``).
+    """
+
+    __slots__ = ("max_count", "max_millis", "_fragments", "_txids", "_first_at")
+
+    def __init__(self, max_count: int, max_millis: float) -> None:
+        if not isinstance(max_count, int) or isinstance(max_count, bool):
+            raise TypeError(f"max_count must be an int, not {type(max_count).__name__}")
+        if not isinstance(max_millis, (int, float)) or isinstance(max_millis, bool):
+            raise TypeError(f"max_millis must be a number, not {type(max_millis).__name__}")
+        if max_count < 1:
+            raise ValueError(f"max_count must be >= 1, got {max_count}")
+        if not max_millis >= 0:
+            raise ValueError(f"max_millis must be >= 0, got {max_millis}")
+        self.max_count = max_count
+        self.max_millis = float(max_millis)
+        self._fragments: List[bytes] = []
+        self._txids: List[str] = []
+        self._first_at = 0.0
+
+    def append(self, fragments: Sequence[bytes], txids: Sequence[str]) -> bool:
+        """Add encoded items; True when the buffer holds ``max_count`` or more."""
+        if len(fragments) != len(txids):
+            raise ValueError(
+                f"append() got {len(fragments)} fragments but {len(txids)} transactionIds"
+            )
+        if fragments and not self._fragments:
+            self._first_at = monotonic()
+        self._fragments.extend(fragments)
+        self._txids.extend(txids)
+        return len(self._fragments) >= self.max_count
+
+    def take(self) -> Tuple[List[bytes], List[str]]:
+        """Everything buffered (oldest first); the buffer is empty afterwards."""
+        fragments, txids = self._fragments, self._txids
+        self._fragments = []
+        self._txids = []
+        self._first_at = 0.0
+        return fragments, txids
+
+    @property
+    def count(self) -> int:
+        return len(self._fragments)
+
+    @property
+    def first_at(self) -> float:
+        return self._first_at
+
+    def due(self, now: float) -> bool:
+        """True when items are buffered and the oldest has waited ``max_millis``."""
+        return bool(self._fragments) and (now - self._first_at) * 1000.0 >= self.max_millis
+
+    def __len__(self) -> int:
+        return len(self._fragments)
+
+    def __repr__(self) -> str:
+        return f"PushBuffer(count={len(self._fragments)}, max_count={self.max_count}, max_millis={self.max_millis})"

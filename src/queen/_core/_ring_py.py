@@ -1,0 +1,84 @@
+"""Consistent hashing, pure-Python twin of ``_ring.pyx``: FNV-1a and a virtual-node ring."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from typing import Collection, Iterable, Optional, Tuple
+
+__all__ = ["fnv1a32", "HashRing"]
+
+_OFFSET = 0x811C9DC5
+_PRIME = 0x01000193
+
+
+def fnv1a32(s: str) -> int:
+    """32-bit FNV-1a over the UTF-8 bytes of ``s``."""
+    if not isinstance(s, str):
+        raise TypeError(f"fnv1a32() needs a str, not {type(s).__name__}")
+    h = _OFFSET
+    for b in s.encode("utf-8"):
+        h = ((h ^ b) * _PRIME) & 0xFFFFFFFF
+    return h
+
+
+class HashRing:
+    """Nodes placed on a 32-bit ring at ``vnodes`` points each (``fnv1a32(f"{node}#{i}")``).
+
+    ``lookup(key)`` walks clockwise from ``fnv1a32(key)`` to the first point whose node is
+    not in ``skip``. Points that collide are ordered by node order, then index, so lookups are stable.
+    """
+
+    __slots__ = ("_nodes", "_vnodes", "_points", "_owners")
+
+    def __init__(self, nodes: Iterable[str], vnodes: int = 128) -> None:
+        if isinstance(nodes, str):
+            raise TypeError("HashRing() needs an iterable of node names, not a str")
+        if not isinstance(vnodes, int) or isinstance(vnodes, bool):
+            raise TypeError(f"vnodes must be an int, not {type(vnodes).__name__}")
+        if vnodes < 1:
+            raise ValueError(f"vnodes must be >= 1, got {vnodes}")
+        unique: list[str] = []
+        for n in nodes:
+            if not isinstance(n, str):
+                raise TypeError(f"node names must be str, not {type(n).__name__}")
+            if n not in unique:
+                unique.append(n)
+        placed = sorted(
+            (fnv1a32(f"{n}#{i}"), k, i) for k, n in enumerate(unique) for i in range(vnodes)
+        )
+        self._nodes: Tuple[str, ...] = tuple(unique)
+        self._vnodes = vnodes
+        self._points = [p[0] for p in placed]
+        self._owners = [unique[p[1]] for p in placed]
+
+    @property
+    def nodes(self) -> Tuple[str, ...]:
+        return self._nodes
+
+    @property
+    def vnodes(self) -> int:
+        return self._vnodes
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def __repr__(self) -> str:
+        return f"HashRing({list(self._nodes)!r}, vnodes={self._vnodes})"
+
+    def lookup(self, key: str, skip: Collection[str] = ()) -> Optional[str]:
+        """The node owning ``key``, skipping nodes in ``skip``; None if none is left."""
+        h = fnv1a32(key)
+        owners = self._owners
+        n = len(owners)
+        if n == 0:
+            return None
+        start = bisect_left(self._points, h)
+        if not skip:
+            return owners[start % n]
+        if all(node in skip for node in self._nodes):
+            return None
+        for step in range(n):
+            owner = owners[(start + step) % n]
+            if owner not in skip:
+                return owner
+        return None
