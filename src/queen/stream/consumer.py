@@ -1,0 +1,265 @@
+"""StreamConsumer: long-poll windows of a 0.7 windowed stream, run a callback, ack.
+
+The loop: ``POST /api/v1/stream/poll`` (long poll) -> callback(Window) while the
+window lease is renewed in the background -> ``/stream/ack`` with ``success``
+true (bookmark moves on) or false when the callback raised (the same window is
+delivered again). It stops when ``signal`` (an ``asyncio.Event``) is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from datetime import datetime, timezone
+from typing import Any, Awaitable, Callable, Dict, Optional, Protocol, Union
+
+import orjson
+
+from .. import log, wire
+from ..errors import (
+    QueenConnectionError,
+    QueenHTTPError,
+    QueenServerFeatureError,
+    QueenTimeoutError,
+    QueenValidationError,
+)
+from .window import Window
+
+WindowCallback = Callable[[Window], Union[Awaitable[Any], Any]]
+
+
+class StreamHost(Protocol):
+    """What the stream code needs from ``Queen`` (kept narrow to avoid an import cycle)."""
+
+    _transport: Any
+
+    async def _generation(self) -> str: ...
+
+
+# ---------------------------------------------------------------------------
+# Wire helpers for /api/v1/stream/* (wire.py has no stream section yet; these
+# can move there unchanged).
+
+STREAM_FEATURE = "Windowed streams (/api/v1/stream/*)"
+STREAMS_REMOVED = (
+    "the old windowed streams were removed in Queen 0.15 (their routes answer 404); "
+    "use a Queen 0.7.x server, or the new streaming API under /streams/v1/"
+)
+_NON_IDEMPOTENT = frozenset({"poll", "ack", "renew-lease"})
+
+
+def _removed() -> QueenServerFeatureError:
+    # Only 0.15.x lacks these routes among the versions we know.
+    return QueenServerFeatureError(STREAM_FEATURE, "0.15.x", STREAMS_REMOVED)
+
+
+async def stream_request(
+    queen: StreamHost,
+    method: str,
+    path: str,
+    payload: Optional[Dict[str, Any]] = None,
+    *,
+    timeout: Optional[float] = None,
+    affinity_key: Optional[str] = None,
+) -> Any:
+    """Send one stream request; return the parsed JSON reply (None for an empty body).
+
+    Raises QueenServerFeatureError on a 0.15 server (detected up front, or by
+    the 404 page its router answers), QueenHTTPError for any ``error`` reply.
+    """
+    if await queen._generation() == "0.15":
+        raise _removed()
+    body = orjson.dumps(payload) if payload is not None else None
+    op = path.rsplit("/", 1)[-1]
+    response = await queen._transport.request(
+        method, path, body=body, timeout=timeout, affinity_key=affinity_key,
+        idempotent=op not in _NON_IDEMPOTENT,
+    )
+    if response.status == 404 and (not response.body or response.body.lstrip()[:1] == b"<"):
+        raise _removed()
+    return wire.check(response)
+
+
+def timestamp_text(value: Union[datetime, str]) -> str:
+    """A seek timestamp as ISO-8601 UTC text (naive datetimes are taken as UTC)."""
+    if isinstance(value, str):
+        if not value:
+            raise QueenValidationError("seek needs a timestamp")
+        return value
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        value = value.astimezone(timezone.utc)
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    raise QueenValidationError(
+        f"seek timestamp must be a datetime or an ISO-8601 string, got {type(value).__name__}"
+    )
+
+
+# ---------------------------------------------------------------------------
+
+
+class StreamConsumer:
+    """Consumes the windows of one stream for one consumer group."""
+
+    def __init__(
+        self,
+        queen: StreamHost,
+        stream_name: str,
+        consumer_group: str,
+        *,
+        poll_timeout_millis: int = 30000,
+        renew_interval_millis: int = 20000,
+        extend_millis: int = 30000,
+        max_backoff_millis: int = 2000,
+    ) -> None:
+        for label, value in (("stream name", stream_name), ("consumer group", consumer_group)):
+            if not isinstance(value, str) or not value:
+                raise QueenValidationError(f"{label} must be a non-empty string")
+        for label, number in (("poll_timeout_millis", poll_timeout_millis),
+                              ("renew_interval_millis", renew_interval_millis),
+                              ("extend_millis", extend_millis),
+                              ("max_backoff_millis", max_backoff_millis)):
+            if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
+                raise QueenValidationError(f"{label} must be a positive integer (milliseconds)")
+        self._queen = queen
+        self.stream_name = stream_name
+        self.consumer_group = consumer_group
+        self.poll_timeout_millis = poll_timeout_millis
+        self.renew_interval_millis = renew_interval_millis
+        self.extend_millis = extend_millis
+        self.max_backoff_millis = max_backoff_millis
+        self._affinity = f"stream:{stream_name}:{consumer_group}"
+
+    async def _call(self, op: str, payload: Dict[str, Any], timeout: Optional[float] = None) -> Any:
+        return await stream_request(self._queen, "POST", f"/api/v1/stream/{op}", payload,
+                                    timeout=timeout, affinity_key=self._affinity)
+
+    async def poll(self, timeout_millis: Optional[int] = None) -> Optional[Window]:
+        """Long-poll one ready window (leased to this group), or None on timeout."""
+        wait = self.poll_timeout_millis if timeout_millis is None else timeout_millis
+        reply = await self._call(
+            "poll",
+            {"streamName": self.stream_name, "consumerGroup": self.consumer_group,
+             "timeout": wait},
+            timeout=(wait + 5000) / 1000,  # the HTTP deadline outlives the long poll
+        )
+        if not isinstance(reply, dict) or not isinstance(reply.get("window"), dict):
+            return None
+        return Window.from_wire(reply["window"], stream_name=self.stream_name,
+                                consumer_group=self.consumer_group)
+
+    async def ack(self, window: Window, success: bool = True) -> Dict[str, Any]:
+        """Ack (``success=True``: move on) or nack (the window comes back) a window."""
+        reply = await self._call("ack", {"windowId": window.id, "leaseId": window.lease_id,
+                                         "success": bool(success)})
+        return dict(reply or {})
+
+    async def renew(self, window: Window, extend_millis: Optional[int] = None) -> Dict[str, Any]:
+        """Extend the window lease to now + ``extend_millis``."""
+        extend = self.extend_millis if extend_millis is None else extend_millis
+        reply = await self._call("renew-lease", {"leaseId": window.lease_id, "extend_ms": extend})
+        return dict(reply or {})
+
+    async def seek(self, timestamp: Union[datetime, str]) -> Dict[str, Any]:
+        """Move this group's bookmark to ``timestamp`` (0.7.5 honours it for
+        non-partitioned streams only)."""
+        reply = await self._call("seek", {"streamName": self.stream_name,
+                                          "consumerGroup": self.consumer_group,
+                                          "timestamp": timestamp_text(timestamp)})
+        return dict(reply or {})
+
+    async def process(
+        self,
+        callback: WindowCallback,
+        signal: Optional[asyncio.Event] = None,
+        *,
+        limit: Optional[int] = None,
+    ) -> int:
+        """Run ``callback`` on every window until ``signal`` is set (or ``limit``
+        windows were handled). Success acks; an exception nacks (the window is
+        redelivered) and is logged. Returns the number of windows handled."""
+        if not callable(callback):
+            raise QueenValidationError("process needs a callable callback(window)")
+        handled, backoff = 0, 0.1
+        loop = asyncio.get_running_loop()
+        while not (signal is not None and signal.is_set()) and (limit is None or handled < limit):
+            started = loop.time()
+            try:
+                window = await self._poll_or_stop(signal)
+            except (QueenConnectionError, QueenTimeoutError) as exc:
+                log.warn("StreamConsumer.poll", {"stream": self.stream_name, "error": str(exc)})
+                window = None
+            except QueenHTTPError as exc:
+                if exc.status is None or exc.status < 500:
+                    raise
+                log.warn("StreamConsumer.poll", {"stream": self.stream_name, "error": str(exc)})
+                window = None
+            if window is None:
+                # A server that answered before the long-poll deadline is not waiting
+                # for us: back off (doubling) so the loop does not spin.
+                if loop.time() - started < self.poll_timeout_millis / 2000:
+                    await _sleep_or_stop(backoff, signal)
+                    backoff = min(backoff * 2, self.max_backoff_millis / 1000)
+                continue
+            backoff = 0.1
+            await self._handle(callback, window)
+            handled += 1
+        return handled
+
+    async def _poll_or_stop(self, signal: Optional[asyncio.Event]) -> Optional[Window]:
+        if signal is None:
+            return await self.poll()
+        poll = asyncio.ensure_future(self.poll())
+        stop = asyncio.ensure_future(signal.wait())
+        try:
+            await asyncio.wait({poll, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not poll.done():
+                poll.cancel()  # aborts the HTTP request; a lease it got expires on the server
+            await asyncio.gather(poll, stop, return_exceptions=True)
+        return poll.result() if not poll.cancelled() else None
+
+    async def _handle(self, callback: WindowCallback, window: Window) -> None:
+        renewer = asyncio.ensure_future(self._keep_leased(window))
+        ok = False
+        try:
+            result = callback(window)
+            if inspect.isawaitable(result):
+                await result
+            ok = True
+        except Exception as exc:
+            log.error("StreamConsumer.process", {"stream": self.stream_name, "window": window.id,
+                                                 "error": repr(exc)})
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+        await self._settle(window, ok)
+
+    async def _settle(self, window: Window, success: bool) -> None:
+        try:
+            await self.ack(window, success)
+        except (QueenHTTPError, QueenConnectionError, QueenTimeoutError) as exc:
+            # The lease is gone (expired, or the server failed): the window comes back.
+            log.warn("StreamConsumer.ack", {"stream": self.stream_name, "window": window.id,
+                                            "success": success, "error": str(exc)})
+
+    async def _keep_leased(self, window: Window) -> None:
+        while True:
+            await asyncio.sleep(self.renew_interval_millis / 1000)
+            try:
+                await self.renew(window)
+            except (QueenHTTPError, QueenConnectionError, QueenTimeoutError) as exc:
+                log.warn("StreamConsumer.renew", {"stream": self.stream_name,
+                                                  "window": window.id, "error": str(exc)})
+
+
+async def _sleep_or_stop(seconds: float, signal: Optional[asyncio.Event]) -> None:
+    if signal is None:
+        await asyncio.sleep(seconds)
+        return
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(signal.wait(), seconds)
