@@ -1,0 +1,254 @@
+"""Client configuration: ``str | list | dict`` -> one frozen :class:`ClientConfig`.
+
+Every default lives here. Keys follow the guide's Client Configuration reference
+(snake_case); the JS client's camelCase spellings are accepted too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Union
+from urllib.parse import urlsplit
+
+from .errors import QueenValidationError
+
+Strategy = Literal["affinity", "round-robin", "session"]
+ServerVersion = Literal["auto", "0.7", "0.15"]
+
+DEFAULT_URL = "http://localhost:6632"
+STRATEGIES: Tuple[str, ...] = ("affinity", "round-robin", "session")
+SERVER_VERSIONS: Tuple[str, ...] = ("auto", "0.7", "0.15")
+
+_EMPTY_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Validated client settings. Build it with :func:`parse_config`."""
+
+    urls: Tuple[str, ...] = (DEFAULT_URL,)
+    timeout_millis: int = 30000
+    # Retries after the first attempt on each server (0 disables retries).
+    retry_attempts: int = 3
+    retry_delay_millis: int = 1000
+    load_balancing_strategy: Strategy = "affinity"
+    affinity_hash_ring: int = 128
+    enable_failover: bool = True
+    health_retry_after_millis: int = 5000
+    bearer_token: Optional[str] = field(default=None, repr=False)
+    headers: Mapping[str, str] = field(default_factory=lambda: _EMPTY_HEADERS, repr=False, hash=False)
+    http2: bool = False
+    server_version: ServerVersion = "auto"
+    pool_size: int = 100
+    # Cap on TCP connect time (never above timeout_millis), so a dead host fails over fast.
+    connect_timeout_millis: int = 10000
+
+    def request_headers(self) -> Dict[str, str]:
+        """Headers sent with every request: extra headers, then the bearer token."""
+        out = dict(self.headers)
+        if self.bearer_token:
+            out["Authorization"] = f"Bearer {self.bearer_token}"
+        return out
+
+
+# accepted spelling -> field name
+_ALIASES: Dict[str, str] = {
+    "url": "url",
+    "urls": "urls",
+    "timeout_millis": "timeout_millis",
+    "timeoutMillis": "timeout_millis",
+    "retry_attempts": "retry_attempts",
+    "retryAttempts": "retry_attempts",
+    "retry_delay_millis": "retry_delay_millis",
+    "retryDelayMillis": "retry_delay_millis",
+    "load_balancing_strategy": "load_balancing_strategy",
+    "loadBalancingStrategy": "load_balancing_strategy",
+    "affinity_hash_ring": "affinity_hash_ring",
+    "affinityHashRing": "affinity_hash_ring",
+    "enable_failover": "enable_failover",
+    "enableFailover": "enable_failover",
+    "health_retry_after_millis": "health_retry_after_millis",
+    "healthRetryAfterMillis": "health_retry_after_millis",
+    "bearer_token": "bearer_token",
+    "bearerToken": "bearer_token",
+    "headers": "headers",
+    "http2": "http2",
+    "server_version": "server_version",
+    "serverVersion": "server_version",
+    "pool_size": "pool_size",
+    "poolSize": "pool_size",
+    "connect_timeout_millis": "connect_timeout_millis",
+    "connectTimeoutMillis": "connect_timeout_millis",
+}
+
+# name -> minimum allowed value
+_INTS: Dict[str, int] = {
+    "timeout_millis": 1,
+    "retry_attempts": 0,
+    "retry_delay_millis": 0,
+    "affinity_hash_ring": 1,
+    "health_retry_after_millis": 0,
+    "pool_size": 1,
+    "connect_timeout_millis": 1,
+}
+_BOOLS = ("enable_failover", "http2")
+
+ConfigInput = Union[str, Sequence[str], Mapping[str, Any], ClientConfig]
+
+
+def parse_config(arg: ConfigInput) -> ClientConfig:
+    """Turn what the user passed to ``Queen(...)`` into a :class:`ClientConfig`.
+
+    Accepts one URL, a list of URLs, a dict of options, or a ready ``ClientConfig``.
+    Raises :class:`QueenValidationError` on anything it cannot use.
+    """
+    if isinstance(arg, ClientConfig):
+        return arg
+    if isinstance(arg, str):
+        return ClientConfig(urls=_parse_urls(arg))
+    if isinstance(arg, Mapping):
+        return _from_dict(arg)
+    if isinstance(arg, (list, tuple)):
+        return ClientConfig(urls=_parse_urls(arg))
+    raise QueenValidationError(
+        f"Queen() takes a URL string, a list of URLs or a dict of options, not "
+        f"{type(arg).__name__}: e.g. Queen('http://localhost:6632')"
+    )
+
+
+def _from_dict(raw: Mapping[str, Any]) -> ClientConfig:
+    opts: Dict[str, Any] = {}
+    for key, value in raw.items():
+        name = _ALIASES.get(key) if isinstance(key, str) else None
+        if name is None:
+            known = ", ".join(sorted(set(_ALIASES.values())))
+            raise QueenValidationError(
+                f"unknown client option {key!r}: remove it or use one of {known}"
+            )
+        if name in opts and opts[name] != value:
+            raise QueenValidationError(
+                f"client option {name!r} given twice with different values "
+                f"(snake_case and camelCase): keep one"
+            )
+        opts[name] = value
+
+    kwargs: Dict[str, Any] = {}
+    if "url" in opts and "urls" in opts:
+        raise QueenValidationError("give either 'url' or 'urls', not both")
+    if "url" in opts or "urls" in opts:
+        kwargs["urls"] = _parse_urls(opts.pop("url") if "url" in opts else opts.pop("urls"))
+
+    for name, minimum in _INTS.items():
+        if name in opts:
+            kwargs[name] = _int(name, opts.pop(name), minimum)
+    for name in _BOOLS:
+        if name in opts:
+            value = opts.pop(name)
+            if not isinstance(value, bool):
+                raise QueenValidationError(f"client option {name!r} must be True or False, got {value!r}")
+            kwargs[name] = value
+
+    if "load_balancing_strategy" in opts:
+        kwargs["load_balancing_strategy"] = _choice(
+            "load_balancing_strategy", opts.pop("load_balancing_strategy"), STRATEGIES
+        )
+    if "server_version" in opts:
+        version = opts.pop("server_version")
+        if isinstance(version, (int, float)) and not isinstance(version, bool):
+            version = str(version)
+        kwargs["server_version"] = _choice("server_version", version, SERVER_VERSIONS)
+    if "bearer_token" in opts:
+        token = opts.pop("bearer_token")
+        if token is not None and (not isinstance(token, str) or _bad_header_text(token)):
+            raise QueenValidationError(
+                "client option 'bearer_token' must be a string without line breaks (or None)"
+            )
+        kwargs["bearer_token"] = token or None
+    if "headers" in opts:
+        kwargs["headers"] = _parse_headers(opts.pop("headers"))
+    return ClientConfig(**kwargs)
+
+
+def _parse_urls(value: Any) -> Tuple[str, ...]:
+    items: List[Any] = [value] if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        raise QueenValidationError(
+            f"'urls' must be a URL string or a list of them, got {type(value).__name__}"
+        )
+    if not items:
+        raise QueenValidationError(
+            "the URL list is empty: give at least one server, e.g. 'http://localhost:6632'"
+        )
+    out: List[str] = []
+    for item in items:
+        url = _normalise_url(item)
+        if url in out:
+            raise QueenValidationError(f"server URL {url!r} is listed twice: list each server once")
+        out.append(url)
+    return tuple(out)
+
+
+def _normalise_url(item: Any) -> str:
+    if not isinstance(item, str) or not item.strip():
+        raise QueenValidationError(
+            f"server URL must be a non-empty string like 'http://localhost:6632', got {item!r}"
+        )
+    text = item.strip().rstrip("/")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise QueenValidationError(f"server URL {item!r} is not valid ({exc})") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise QueenValidationError(
+            f"server URL {item!r} must start with http:// or https:// and name a host, "
+            "e.g. 'http://localhost:6632'"
+        )
+    if parts.query or parts.fragment:
+        raise QueenValidationError(f"server URL {item!r} must not carry a query or fragment")
+    return f"{parts.scheme.lower()}://{parts.netloc}{parts.path}"
+
+
+def _int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise QueenValidationError(
+            f"client option {name!r} must be a whole number, got {value!r}"
+        )
+    if value < minimum:
+        what = "positive" if minimum > 0 else "zero or more"
+        raise QueenValidationError(f"client option {name!r} must be {what}, got {value}")
+    return value
+
+
+def _choice(name: str, value: Any, allowed: Tuple[str, ...]) -> Any:
+    if value not in allowed:
+        choices = ", ".join(repr(a) for a in allowed)
+        raise QueenValidationError(f"client option {name!r} must be one of {choices}, got {value!r}")
+    return value
+
+
+def _bad_header_text(text: str) -> bool:
+    return "\r" in text or "\n" in text
+
+
+def _parse_headers(value: Any) -> Mapping[str, str]:
+    if value is None:
+        return _EMPTY_HEADERS
+    if not isinstance(value, Mapping):
+        raise QueenValidationError(
+            f"client option 'headers' must be a dict of header name -> value, got {type(value).__name__}"
+        )
+    out: Dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str) or not key.strip() or _bad_header_text(key) or ":" in key:
+            raise QueenValidationError(f"header name {key!r} is not valid: use a plain token like 'X-Team'")
+        if not isinstance(item, str) or _bad_header_text(item):
+            raise QueenValidationError(
+                f"header {key!r} must have a string value without line breaks, got {item!r}"
+            )
+        out[key] = item
+    return MappingProxyType(out)
+
+
+__all__ = ["ClientConfig", "ConfigInput", "DEFAULT_URL", "parse_config"]
