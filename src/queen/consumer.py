@@ -1,0 +1,436 @@
+"""The consume engine: workers, long-poll loop, auto-ack, lease renewal, limits,
+idle stop and the stop signal.
+
+One task per worker, each with its own pop loop, plus (only when needed) one task
+watching the user's signal and one renewing the leases of running handlers. The
+per-message path creates no tasks and no objects beyond what pop returns.
+Stopping cancels only workers that are waiting for messages; workers inside a
+handler finish it (and ack) and then leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import math
+import random
+from dataclasses import replace
+from time import monotonic
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+from . import log
+from .errors import (
+    QueenConnectionError,
+    QueenHTTPError,
+    QueenTimeoutError,
+    QueenValidationError,
+)
+from .types import ConsumeOptions, Message, PopSpec
+
+Callback = Callable[[Any, Any], Any]
+
+_std_log = logging.getLogger("queen.consumer")
+
+FAIL_DELAY_MIN = 0.1      # s, first back-off after a failed pop
+FAIL_DELAY_MAX = 5.0      # s, back-off cap after repeated failed pops
+EMPTY_DELAY_MIN = 0.02    # s, first pause after an empty short poll (wait=False)
+EMPTY_DELAY_MAX = 0.5     # s, cap of that pause
+DEFAULT_RENEW_MILLIS = 30000
+
+
+def _transient(exc: Exception) -> bool:
+    """Pop failures worth retrying: network trouble, timeouts, 5xx/429, and the
+    HTTP-200 errors of 0.7 servers (which report database trouble that way)."""
+    if isinstance(exc, (QueenConnectionError, QueenTimeoutError)):
+        return True
+    if isinstance(exc, QueenHTTPError):
+        status = exc.status
+        return status is None or status < 300 or status >= 500 or status in (408, 429)
+    return False
+
+
+def _error_text(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _uncancel() -> None:
+    # We swallow a cancel we sent ourselves; keep the task's cancel count right (3.11+).
+    task = asyncio.current_task()
+    uncancel = getattr(task, "uncancel", None)
+    if uncancel is not None:
+        uncancel()
+
+
+class Consumer:
+    """Runs one ``consume`` call to its end (limit, idle, signal or fatal error)."""
+
+    def __init__(
+        self,
+        queen: Any,
+        options: ConsumeOptions,
+        handler: Callable[[Any], Any],
+        signal: Optional[asyncio.Event] = None,
+        on_success: Optional[Callback] = None,
+        on_error: Optional[Callback] = None,
+    ) -> None:
+        if not callable(handler):
+            raise QueenValidationError("consume handler must be callable (an async function)")
+        if options.concurrency < 1 or options.batch < 1:
+            raise QueenValidationError("consume concurrency and batch must be at least 1")
+        if options.limit is not None and options.limit < 1:
+            raise QueenValidationError("consume limit must be at least 1 (or None for no limit)")
+        if options.idle_millis is not None and options.idle_millis < 1:
+            raise QueenValidationError("consume idle_millis must be at least 1 (or None)")
+        self._queen = queen
+        self._handler = handler
+        self._handler_is_coro = inspect.iscoroutinefunction(handler)
+        self._signal = signal
+        self._on_success = on_success
+        self._on_error = on_error
+        self._concurrency = options.concurrency
+        self._batch = options.batch
+        self._single = options.each or options.batch == 1
+        self._auto_ack = options.auto_ack
+        self._limit = options.limit
+        self._idle = options.idle_millis / 1000.0 if options.idle_millis is not None else None
+        self._renew = options.renew_lease
+        self._renew_every = (options.renew_interval_millis or DEFAULT_RENEW_MILLIS) / 1000.0
+        base = options.pop
+        if base.batch != options.batch:
+            base = replace(base, batch=options.batch)
+        self._wait = base.wait
+        self._specs: Dict[int, PopSpec] = {options.batch: base}
+        self._where = base.queue or f"{base.namespace or ''}/{base.task or ''}"
+
+        self._stopping = False
+        self._reason = ""
+        self._error: Optional[BaseException] = None
+        self._tasks: List[asyncio.Task[None]] = []
+        self._polling: List[bool] = [False] * options.concurrency
+        self._taken = 0           # messages reserved or handed out (limit bookkeeping)
+        self._done = 0            # messages handed to the handler and finished
+        self._room = asyncio.Event()
+        self._busy = 0            # dispatches in progress (idle clock is paused meanwhile)
+        self._last = monotonic()  # last activity, for idle_millis
+        self._leased: Dict[int, List[Message]] = {}
+
+    @property
+    def processed(self) -> int:
+        """Messages handed to the handler so far (finished ones)."""
+        return self._done
+
+    # ---- lifecycle -----------------------------------------------------------------
+
+    async def run(self) -> None:
+        signal = self._signal
+        if signal is not None and signal.is_set():
+            return
+        log.info("ConsumerManager.start", {
+            "queue": self._where, "concurrency": self._concurrency, "batch": self._batch,
+            "limit": self._limit, "auto_ack": self._auto_ack, "wait": self._wait,
+        })
+        helpers: List[asyncio.Task[None]] = []
+        self._tasks = [asyncio.ensure_future(self._worker(i)) for i in range(self._concurrency)]
+        if signal is not None:
+            helpers.append(asyncio.ensure_future(self._watch(signal)))
+        if self._renew:
+            helpers.append(asyncio.ensure_future(self._renewer()))
+        try:
+            await asyncio.gather(*self._tasks)
+        finally:
+            # Cancelled from outside, or a worker died of a BaseException: leave no orphans.
+            left = [t for t in self._tasks if not t.done()]
+            if left:
+                self.stop("cancelled")
+                for task in left:
+                    task.cancel()
+            for task in helpers:
+                task.cancel()
+            if left or helpers:
+                await asyncio.gather(*left, *helpers, return_exceptions=True)
+        log.info("ConsumerManager.start", {
+            "status": "completed", "reason": self._reason, "processed": self._done,
+        })
+        if self._error is not None:
+            raise self._error
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Stop polling now; handlers in progress finish and ack first."""
+        if self._stopping:
+            return
+        self._stopping = True
+        self._reason = reason
+        self._room.set()
+        current = asyncio.current_task()
+        for i, task in enumerate(self._tasks):
+            if self._polling[i] and task is not current:
+                task.cancel()
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._error is None:
+            self._error = exc
+        log.error("ConsumerManager.worker", {"error": _error_text(exc), "fatal": True})
+        self.stop("error")
+
+    async def _watch(self, signal: asyncio.Event) -> None:
+        await signal.wait()
+        self.stop("signal")
+
+    async def _renewer(self) -> None:
+        # One task renews the leases of every running handler, so a handler costs no task.
+        while True:
+            await asyncio.sleep(self._renew_every)
+            held = [m for batch in self._leased.values() for m in batch if m.get("leaseId")]
+            if not held:
+                continue
+            try:
+                await self._queen.renew(held)
+            except Exception as exc:
+                log.warn("ConsumerManager.renew", {"error": _error_text(exc), "count": len(held)})
+
+    # ---- the pop loop ----------------------------------------------------------------
+
+    async def _worker(self, index: int) -> None:
+        fail_delay = FAIL_DELAY_MIN
+        empty_delay = EMPTY_DELAY_MIN
+        polling = self._polling
+        limit = self._limit
+        pop = self._queen._pop
+        want = self._batch
+        try:
+            while not self._stopping:
+                polling[index] = True
+                try:
+                    if limit is not None:
+                        want = await self._reserve()
+                        if want == 0:
+                            return
+                    try:
+                        spec = self._spec(want)
+                        if spec is None:
+                            messages: List[Message] = []
+                        else:
+                            messages = await pop(spec)
+                    except BaseException:
+                        if limit is not None:
+                            self._release(want)
+                        raise
+                    if limit is not None and len(messages) < want:
+                        self._release(want - len(messages))
+                    if spec is None:
+                        return
+                    if not messages:
+                        if not self._wait:
+                            await asyncio.sleep(self._pause(empty_delay))
+                            empty_delay = min(empty_delay * 2, EMPTY_DELAY_MAX)
+                        continue
+                except asyncio.CancelledError:
+                    if not self._stopping:
+                        raise
+                    _uncancel()
+                    return
+                except Exception as exc:
+                    if not _transient(exc):
+                        self._fail(exc)
+                        return
+                    log.warn("ConsumerManager.worker", {
+                        "worker_id": index, "error": _error_text(exc), "retry_in": fail_delay,
+                    })
+                    try:
+                        await asyncio.sleep(fail_delay * (0.5 + random.random() / 2))
+                    except asyncio.CancelledError:
+                        if not self._stopping:
+                            raise
+                        _uncancel()
+                        return
+                    fail_delay = min(fail_delay * 2, FAIL_DELAY_MAX)
+                    continue
+                finally:
+                    polling[index] = False
+                fail_delay = FAIL_DELAY_MIN
+                empty_delay = EMPTY_DELAY_MIN
+                await self._dispatch(index, messages)
+        except Exception as exc:  # a bug or a failing callback machinery: stop everyone
+            self._fail(exc)
+
+    async def _reserve(self) -> int:
+        """How many messages this worker may fetch under ``limit`` (0 = stop)."""
+        limit = self._limit
+        assert limit is not None
+        while not self._stopping:
+            free = limit - self._taken
+            if free > 0:
+                n = min(self._batch, free)
+                self._taken += n
+                return n
+            self._room.clear()
+            await self._room.wait()
+        return 0
+
+    def _release(self, n: int) -> None:
+        self._taken -= n
+        self._room.set()
+
+    def _spec(self, want: int) -> Optional[PopSpec]:
+        """The pop to send, or None when idle_millis has run out."""
+        spec = self._specs.get(want)
+        if spec is None:
+            spec = self._specs[want] = replace(self._specs[self._batch], batch=want)
+        idle = self._idle
+        if idle is None:
+            return spec
+        left = idle if self._busy else idle - (monotonic() - self._last)
+        if left <= 0:
+            self.stop("idle")
+            return None
+        if self._wait:
+            timeout = max(1, math.ceil(left * 1000))
+            if timeout < spec.timeout_millis:
+                spec = replace(spec, timeout_millis=timeout)
+        return spec
+
+    def _pause(self, delay: float) -> float:
+        if self._idle is None:
+            return delay
+        left = self._idle - (monotonic() - self._last)
+        return max(0.0, min(delay, left))
+
+    # ---- handing messages to the handler ---------------------------------------------
+
+    async def _dispatch(self, index: int, messages: List[Message]) -> None:
+        self._busy += 1
+        renew = self._renew
+        if renew:
+            self._leased[index] = messages
+        try:
+            if not self._single:
+                await self._run_batch(messages)
+            elif len(messages) == 1:
+                await self._run_one(messages[0])
+            else:
+                await self._run_each(messages)
+        finally:
+            if renew:
+                del self._leased[index]
+            self._busy -= 1
+            self._last = monotonic()
+            self._done += len(messages)
+            if self._limit is not None and self._done >= self._limit:
+                self.stop("limit")
+
+    async def _call(self, message: Any) -> Any:
+        if self._handler_is_coro:
+            return await self._handler(message)
+        result = self._handler(message)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    async def _run_one(self, message: Message) -> None:
+        try:
+            result = await self._call(message)
+        except Exception as exc:
+            await self._handler_failed(message, exc)
+            return
+        if self._auto_ack and not await self._ack(message, True):
+            return
+        if self._on_success is not None:
+            await self._callback(self._on_success, message, result)
+
+    async def _run_batch(self, messages: List[Message]) -> None:
+        try:
+            result = await self._call(messages)
+        except Exception as exc:
+            await self._handler_failed(messages, exc)
+            return
+        if self._auto_ack and not await self._ack(messages, True):
+            return
+        if self._on_success is not None:
+            await self._callback(self._on_success, messages, result)
+
+    async def _run_each(self, messages: List[Message]) -> None:
+        # Successes are acked together (one request); before a nack the successes so
+        # far are acked first, so the cursor never skips a failed message.
+        done: List[Message] = []
+        results: List[Any] = []
+        for message in messages:
+            try:
+                result = await self._call(message)
+            except Exception as exc:
+                if done:
+                    await self._finish(done, results)
+                    done, results = [], []
+                await self._handler_failed(message, exc)
+                continue
+            done.append(message)
+            results.append(result)
+        if done:
+            await self._finish(done, results)
+
+    async def _finish(self, done: List[Message], results: List[Any]) -> None:
+        if self._auto_ack:
+            if not await self._ack(done if len(done) > 1 else done[0], True):
+                return
+        if self._on_success is not None:
+            for message, result in zip(done, results):
+                await self._callback(self._on_success, message, result)
+
+    async def _handler_failed(self, target: Any, exc: Exception) -> None:
+        text = _error_text(exc)
+        count = len(target) if isinstance(target, list) else 1
+        user_decides = not self._auto_ack and self._on_error is not None
+        if self._on_error is None:
+            # Nobody else will see it: say so on the standard logger too.
+            _std_log.warning("consume handler failed on %d message(s) of %s: %s",
+                             count, self._where, text, exc_info=exc)
+        log.error("ConsumerManager.processMessage", {
+            "queue": self._where, "count": count, "error": text,
+            "status": "handed-to-on_error" if user_decides else "nacked",
+        })
+        if not user_decides:
+            await self._ack(target, False, {"error": text})
+        if self._on_error is not None:
+            await self._callback(self._on_error, target, exc)
+
+    async def _ack(self, target: Any, status: bool, context: Optional[Dict[str, Any]] = None) -> bool:
+        try:
+            if context is None:
+                await self._queen.ack(target, status)
+            else:
+                await self._queen.ack(target, status, context)
+            return True
+        except Exception as exc:
+            # The lease will run out and the message comes back: report, don't stop.
+            text = _error_text(exc)
+            log.warn("ConsumerManager.ack", {"queue": self._where, "status": status, "error": text})
+            if self._on_error is not None:
+                await self._callback(self._on_error, target, exc)
+            else:
+                _std_log.warning("consume could not ack on %s: %s", self._where, text)
+            return False
+
+    async def _callback(self, callback: Callback, target: Any, value: Any) -> None:
+        try:
+            result = callback(target, value)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:
+            log.error("ConsumerManager.callback", {"queue": self._where, "error": _error_text(exc)})
+            _std_log.warning("consume callback %r failed: %s", callback, _error_text(exc),
+                             exc_info=exc)
+
+
+async def consume(
+    queen: Any,
+    options: ConsumeOptions,
+    handler: Callable[[Any], Awaitable[Any]],
+    signal: Optional[asyncio.Event] = None,
+    on_success: Optional[Callback] = None,
+    on_error: Optional[Callback] = None,
+) -> None:
+    """Run a consume to its end; see :class:`Consumer`."""
+    await Consumer(queen, options, handler, signal, on_success, on_error).run()
+
+
+__all__ = ["Consumer", "consume"]

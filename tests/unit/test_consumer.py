@@ -1,0 +1,407 @@
+"""The consume engine against an in-memory fake of the three Queen calls it uses."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List, Optional
+
+import pytest
+
+from queen.builders.consume import ConsumeBuilder
+from queen.consumer import Consumer
+from queen.errors import (
+    QueenConnectionError,
+    QueenHTTPError,
+    QueenServerFeatureError,
+    QueenTimeoutError,
+    QueenValidationError,
+)
+from queen.types import ConsumeOptions, PopSpec
+
+SAFETY = 10.0  # s; only reached when the engine hangs
+
+
+class FakeQueen:
+    """Messages in a list; pop hands out the oldest, long polls wait for a push."""
+
+    def __init__(self, count: int = 0) -> None:
+        self.ready: List[Dict[str, Any]] = []
+        self.specs: List[PopSpec] = []
+        self.acks: List[tuple[Any, Any, Optional[Dict[str, Any]]]] = []
+        self.renews: List[List[Dict[str, Any]]] = []
+        self.pop_errors: List[BaseException] = []
+        self.ack_errors: List[BaseException] = []
+        self.arrived = asyncio.Event()
+        self.pops_waiting = 0
+        self.pushed = 0
+        self.push(count)
+
+    def push(self, count: int) -> None:
+        for _ in range(count):
+            i = self.pushed
+            self.pushed += 1
+            self.ready.append({"transactionId": f"t{i}", "partitionId": "p", "leaseId": f"l{i}",
+                               "data": {"i": i}, "queue": "q", "consumerGroup": None})
+        if count:
+            self.arrived.set()
+
+    async def _pop(self, spec: PopSpec) -> List[Dict[str, Any]]:
+        self.specs.append(spec)
+        if self.pop_errors:
+            raise self.pop_errors.pop(0)
+        if not self.ready and spec.wait:
+            self.arrived.clear()
+            self.pops_waiting += 1
+            try:
+                await asyncio.wait_for(self.arrived.wait(), spec.timeout_millis / 1000)
+            except asyncio.TimeoutError:
+                pass
+            finally:
+                self.pops_waiting -= 1
+        taken, self.ready = self.ready[: spec.batch], self.ready[spec.batch:]
+        await asyncio.sleep(0)
+        return taken
+
+    async def ack(self, target: Any, status: Any, context: Optional[Dict[str, Any]] = None) -> Any:
+        await asyncio.sleep(0)
+        if self.ack_errors:
+            raise self.ack_errors.pop(0)
+        self.acks.append((target, status, context))
+        return {"success": True}
+
+    async def renew(self, target: Any) -> Any:
+        self.renews.append(list(target))
+        return []
+
+    def acked(self, status: Any) -> List[int]:
+        out: List[int] = []
+        for target, st, _ in self.acks:
+            if st == status:
+                items = target if isinstance(target, list) else [target]
+                out.extend(m["data"]["i"] for m in items)
+        return out
+
+
+def opts(**kw: Any) -> ConsumeOptions:
+    pop_kw = {k: kw.pop(k) for k in ("wait", "timeout_millis", "group", "subscription_mode",
+                                      "subscription_from", "partition") if k in kw}
+    pop = PopSpec(queue="q", wait=pop_kw.pop("wait", True), **pop_kw)
+    return ConsumeOptions(pop=pop, **kw)
+
+
+async def run(builder: Any) -> None:
+    await asyncio.wait_for(builder, SAFETY)
+
+
+async def until(predicate: Any) -> None:
+    for _ in range(int(SAFETY / 0.005)):
+        if predicate():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition never became true")
+
+
+async def test_single_messages_are_handled_and_acked() -> None:
+    q = FakeQueen(5)
+    seen: List[int] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        assert isinstance(message, dict)
+        seen.append(message["data"]["i"])
+
+    await run(ConsumeBuilder(q, opts(limit=5), handler))
+    assert seen == [0, 1, 2, 3, 4]
+    assert q.acked(True) == [0, 1, 2, 3, 4]
+    assert all(not isinstance(t, list) for t, _, _ in q.acks)
+    assert all(s.batch == 1 and s.wait for s in q.specs)
+
+
+async def test_batch_handler_gets_lists_and_one_ack_per_batch() -> None:
+    q = FakeQueen(7)
+    batches: List[List[int]] = []
+
+    async def handler(messages: List[Dict[str, Any]]) -> str:
+        batches.append([m["data"]["i"] for m in messages])
+        return "ok"
+
+    await run(ConsumeBuilder(q, opts(batch=3, limit=7), handler))
+    assert batches == [[0, 1, 2], [3, 4, 5], [6]]
+    assert len(q.acks) == 3
+    assert q.acked(True) == list(range(7))
+
+
+async def test_each_hands_single_messages_fetched_in_batches() -> None:
+    q = FakeQueen(6)
+    seen: List[Any] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        seen.append(message)
+        if message["data"]["i"] == 1:
+            raise ValueError("bad one")
+
+    await run(ConsumeBuilder(q, opts(batch=3, each=True, limit=6), handler))
+    assert [m["data"]["i"] for m in seen] == list(range(6))
+    assert all(s.batch == 3 for s in q.specs)
+    # prefix [0] acked before the nack of 1, then [2] after; [3,4,5] in one request
+    assert [(t["data"]["i"] if isinstance(t, dict) else [m["data"]["i"] for m in t], s)
+            for t, s, _ in q.acks] == [(0, True), (1, False), (2, True), ([3, 4, 5], True)]
+    assert q.acks[1][2] == {"error": "bad one"}
+
+
+async def test_limit_is_exact_across_workers() -> None:
+    q = FakeQueen(50)
+    seen: List[int] = []
+
+    async def handler(messages: List[Dict[str, Any]]) -> None:
+        await asyncio.sleep(0.001)
+        seen.extend(m["data"]["i"] for m in messages)
+
+    await run(ConsumeBuilder(q, opts(batch=4, concurrency=3, limit=10), handler))
+    assert sorted(seen) == list(range(10))
+    assert sum(s.batch for s in q.specs) == 10  # never fetched more than the remaining count
+    assert len(q.ready) == 40
+
+
+async def test_limit_waits_for_short_pops_and_stops_exactly() -> None:
+    q = FakeQueen(3)
+    seen: List[int] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        seen.append(message["data"]["i"])
+        if len(seen) == 3:
+            q.push(10)
+
+    await run(ConsumeBuilder(q, opts(concurrency=4, limit=6), handler))
+    assert len(seen) == 6 and len(set(seen)) == 6
+    assert q.pushed - len(q.ready) == 6
+
+
+async def test_idle_millis_stops_and_bounds_the_long_poll() -> None:
+    q = FakeQueen(2)
+    builder = ConsumeBuilder(q, opts(idle_millis=150, concurrency=2), lambda m: asyncio.sleep(0))
+    await run(builder)
+    assert q.acked(True) == [0, 1]
+    assert all(s.timeout_millis <= 150 for s in q.specs)
+    assert builder.consumer is not None and builder.consumer.processed == 2
+
+
+async def test_short_polling_backs_off_when_empty() -> None:
+    q = FakeQueen(0)
+    await run(ConsumeBuilder(q, opts(wait=False, idle_millis=300), lambda m: asyncio.sleep(0)))
+    assert all(not s.wait for s in q.specs)
+    assert 1 <= len(q.specs) < 30  # a busy spin would pop thousands of times
+
+
+async def test_signal_cancels_a_pending_long_poll() -> None:
+    q = FakeQueen(0)
+    signal = asyncio.Event()
+    task = asyncio.ensure_future(ConsumeBuilder(q, opts(concurrency=3), lambda m: None, signal))
+    await until(lambda: q.pops_waiting == 3)
+    signal.set()
+    await asyncio.wait_for(task, SAFETY)
+    assert q.pops_waiting == 0
+
+
+async def test_signal_lets_the_running_handler_finish_and_ack() -> None:
+    q = FakeQueen(3)
+    signal = asyncio.Event()
+    started = asyncio.Event()
+    release = asyncio.Event()
+
+    async def handler(message: Dict[str, Any]) -> None:
+        started.set()
+        await release.wait()
+
+    task = asyncio.create_task(ConsumeBuilder(q, opts(), handler, signal))
+    await asyncio.wait_for(started.wait(), SAFETY)
+    signal.set()
+    await asyncio.sleep(0.01)
+    assert not task.done()
+    release.set()
+    await asyncio.wait_for(task, SAFETY)
+    assert q.acked(True) == [0]
+    assert len(q.ready) == 2
+
+
+async def test_signal_already_set_pops_nothing() -> None:
+    q = FakeQueen(3)
+    signal = asyncio.Event()
+    signal.set()
+    await run(ConsumeBuilder(q, opts(), lambda m: None, signal))
+    assert q.specs == []
+
+
+async def test_transient_pop_errors_are_retried() -> None:
+    q = FakeQueen(2)
+    q.pop_errors = [QueenConnectionError("down"), QueenTimeoutError("slow"),
+                    QueenHTTPError("boom", status=503)]
+    await run(ConsumeBuilder(q, opts(limit=2), lambda m: None))
+    assert q.acked(True) == [0, 1]
+
+
+@pytest.mark.parametrize("error", [
+    QueenServerFeatureError("namespace/task pop", "0.15"),
+    QueenValidationError("bad"),
+    QueenHTTPError("bad request", status=400),
+])
+async def test_fatal_pop_errors_end_consume(error: Exception) -> None:
+    q = FakeQueen(0)
+    q.pop_errors = [error]
+    with pytest.raises(type(error)):
+        await run(ConsumeBuilder(q, opts(concurrency=2), lambda m: None))
+
+
+async def test_handler_error_nacks_logs_and_reaches_on_error(caplog: Any) -> None:
+    q = FakeQueen(1)
+    errors: List[Any] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        raise RuntimeError("kaput")
+
+    async def on_error(message: Any, error: Exception) -> None:
+        errors.append((message["data"]["i"], str(error)))
+
+    await run(ConsumeBuilder(q, opts(limit=1), handler).on_error(on_error))
+    assert q.acks[0][1:] == (False, {"error": "kaput"})
+    assert errors == [(0, "kaput")]
+
+
+async def test_handler_error_without_on_error_is_nacked_and_logged(caplog: Any) -> None:
+    q = FakeQueen(1)
+
+    def handler(message: Dict[str, Any]) -> None:
+        raise KeyError("missing")
+
+    await run(ConsumeBuilder(q, opts(limit=1, auto_ack=False), handler))
+    assert q.acked(False) == [0]
+    assert "missing" in caplog.text
+
+
+async def test_manual_ack_with_on_error_leaves_the_decision_to_it() -> None:
+    q = FakeQueen(2)
+    decided: List[int] = []
+
+    async def handler(message: Dict[str, Any]) -> str:
+        if message["data"]["i"] == 0:
+            raise RuntimeError("temporary")
+        await q.ack(message, True)
+        return "done"
+
+    def on_error(message: Any, error: Exception) -> None:
+        decided.append(message["data"]["i"])
+
+    successes: List[Any] = []
+    await run(ConsumeBuilder(q, opts(limit=2, auto_ack=False), handler)
+              .on_error(on_error).on_success(lambda m, r: successes.append((m["data"]["i"], r))))
+    assert decided == [0]
+    assert q.acked(True) == [1] and q.acked(False) == []
+    assert successes == [(1, "done")]
+
+
+async def test_batch_failure_nacks_the_whole_batch() -> None:
+    q = FakeQueen(4)
+
+    async def handler(messages: List[Dict[str, Any]]) -> None:
+        raise ValueError("nope")
+
+    await run(ConsumeBuilder(q, opts(batch=4, limit=4), handler))
+    assert q.acked(False) == [0, 1, 2, 3] and len(q.acks) == 1
+
+
+async def test_ack_failure_goes_to_on_error_not_on_success() -> None:
+    q = FakeQueen(1)
+    q.ack_errors = [QueenHTTPError("invalid_lease", status=200)]
+    seen: List[str] = []
+    await run(ConsumeBuilder(q, opts(limit=1), lambda m: "r")
+              .on_success(lambda m, r: seen.append("ok"))
+              .on_error(lambda m, e: seen.append(str(e))))
+    assert seen == ["invalid_lease"]
+
+
+async def test_failing_callback_does_not_stop_the_consumer() -> None:
+    q = FakeQueen(3)
+
+    def on_success(message: Any, result: Any) -> None:
+        raise RuntimeError("callback bug")
+
+    await run(ConsumeBuilder(q, opts(limit=3), lambda m: None).on_success(on_success))
+    assert q.acked(True) == [0, 1, 2]
+
+
+async def test_lease_is_renewed_only_while_the_handler_runs() -> None:
+    q = FakeQueen(1)
+
+    async def handler(message: Dict[str, Any]) -> None:
+        await until(lambda: len(q.renews) >= 2)
+
+    await run(ConsumeBuilder(q, opts(limit=1, renew_lease=True, renew_interval_millis=20),
+                             handler))
+    assert len(q.renews) >= 2
+    assert all([m["leaseId"] for m in r] == ["l0"] for r in q.renews)
+
+
+async def test_renewer_does_not_renew_between_handlers() -> None:
+    q = FakeQueen(0)
+    signal = asyncio.Event()
+    task = asyncio.ensure_future(ConsumeBuilder(
+        q, opts(renew_lease=True, renew_interval_millis=5), lambda m: None, signal))
+    await until(lambda: q.specs)
+    await asyncio.sleep(0.05)
+    signal.set()
+    await asyncio.wait_for(task, SAFETY)
+    assert q.renews == []
+
+
+async def test_pop_spec_passes_through() -> None:
+    q = FakeQueen(1)
+    o = opts(limit=1, group="g", subscription_mode="new", subscription_from="now",
+             partition="p1", timeout_millis=1234)
+    await run(ConsumeBuilder(q, o, lambda m: None))
+    assert q.specs[0] == o.pop
+    assert q.specs[0] is o.pop  # reused, not rebuilt
+
+
+async def test_builder_is_a_coroutine_for_create_task() -> None:
+    q = FakeQueen(1)
+    builder = ConsumeBuilder(q, opts(limit=1), lambda m: None)
+    task = asyncio.create_task(builder)
+    await asyncio.wait_for(task, SAFETY)
+    with pytest.raises(QueenValidationError):
+        builder.on_success(lambda m, r: None)
+
+
+async def test_validation() -> None:
+    q = FakeQueen(0)
+    with pytest.raises(QueenValidationError):
+        ConsumeBuilder(q, opts(), "not callable")  # type: ignore[arg-type]
+    with pytest.raises(QueenValidationError):
+        ConsumeBuilder(q, opts(), lambda m: None).on_error(42)  # type: ignore[arg-type]
+    with pytest.raises(QueenValidationError):
+        Consumer(q, opts(concurrency=0), lambda m: None)
+    with pytest.raises(QueenValidationError):
+        Consumer(q, opts(limit=0), lambda m: None)
+
+
+async def test_outside_cancellation_leaves_no_tasks_behind() -> None:
+    q = FakeQueen(0)
+    before = len(asyncio.all_tasks())
+    task = asyncio.ensure_future(ConsumeBuilder(q, opts(concurrency=3), lambda m: None))
+    await until(lambda: q.pops_waiting == 3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await asyncio.sleep(0)
+    assert len(asyncio.all_tasks()) == before
+
+
+async def test_worker_dying_of_cancelled_handler_stops_the_others() -> None:
+    q = FakeQueen(1)
+
+    async def handler(message: Dict[str, Any]) -> None:
+        raise asyncio.CancelledError()
+
+    before = len(asyncio.all_tasks())
+    with pytest.raises(asyncio.CancelledError):
+        await run(ConsumeBuilder(q, opts(concurrency=2), handler))
+    await asyncio.sleep(0)
+    assert len(asyncio.all_tasks()) == before
