@@ -1,0 +1,5 @@
+"""``python -m queen``: the same as the ``queen`` console command."""
+
+from queen.cli import main
+
+raise SystemExit(main())
