@@ -32,6 +32,11 @@ def encode_push_items(
     message's own (non-empty str) or a fresh UUIDv7; traceId only when it is a UUID.
     """
     _check_target(queue, partition)
+    # Items are spliced from JSON pieces: {"queue":..,"partition":..,"payload":<data>,...}
+    try:
+        head = orjson.dumps({"queue": queue, "partition": partition})[:-1] + b',"payload":'
+    except orjson.JSONEncodeError as e:
+        raise TypeError(f"queue/partition are not valid text: {e}") from None
     fragments: List[bytes] = []
     txids: List[str] = []
     for i, m in enumerate(messages):
@@ -50,14 +55,18 @@ def encode_push_items(
             raise TypeError(f"message {i}: transactionId must be a str, not {type(txid).__name__}")
         elif not txid:
             raise ValueError(f"message {i}: transactionId must not be empty")
-        item = {"queue": queue, "partition": partition, "payload": payload, "transactionId": txid}
-        trace_id = m.get("traceId")
-        if is_uuid(trace_id):
-            item["traceId"] = trace_id
         try:
-            fragments.append(orjson.dumps(item))
+            body = orjson.dumps(payload)
+            txid_json = orjson.dumps(txid)
         except orjson.JSONEncodeError as e:
             raise TypeError(f"message {i}: data is not JSON serialisable: {e}") from None
+        item = head + body + b',"transactionId":' + txid_json
+        trace_id = m.get("traceId")
+        if is_uuid(trace_id):
+            item += b',"traceId":"' + trace_id.encode("ascii") + b'"}'
+        else:
+            item += b"}"
+        fragments.append(item)
         txids.append(txid)
     return fragments, txids
 

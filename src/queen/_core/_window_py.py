@@ -104,7 +104,7 @@ class _Stat:
 
     def add(self, v: Any) -> None:
         if isinstance(v, float):
-            self.fsum += v
+            self.fsum += float(v)
             self.floats = True
         elif isinstance(v, int) and not isinstance(v, bool):
             self.isum += int(v)
