@@ -1,0 +1,357 @@
+"""HTTP transport: pooled connections, retries with backoff, failover, health marking.
+
+HTTP/1.1 goes over aiohttp: it writes a small request's headers and body in one
+``send`` (real Queen 0.7.5 crashes when a lease-extend body arrives in a separate
+TCP segment, which is what httpx does) and costs less CPU per request. HTTP/2
+(``http2=True``) goes over httpx, with prior knowledge on ``http://`` URLs and
+ALPN on ``https://``.
+
+Retry policy per server: connection errors, 5xx and 429 are retried up to
+``retry_attempts`` times with exponential backoff and jitter, then the server is
+marked failed and the next healthy server is tried (``enable_failover``).
+A connection dropped before any response byte (typically a pooled keep-alive
+socket the server closed after ~10 s idle) is first retried at once on a fresh
+connection, even for non-idempotent requests. Read timeouts are not retried:
+the server may have acted on the request, and a hang is usually request-specific.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import random
+from typing import Any, Dict, List, Optional, Tuple
+
+import aiohttp
+import orjson
+from yarl import URL
+
+from .. import log
+from ..config import ClientConfig
+from ..errors import QueenConnectionError, QueenTimeoutError, QueenValidationError
+from .balancer import Balancer
+
+# Client-side idle limit, below the server's ~10 s, so we close idle sockets first.
+KEEPALIVE_SECONDS = 5.0
+# Immediate reconnects after a connection dropped before any response byte.
+FRESH_RETRIES = 2
+MAX_BACKOFF_SECONDS = 30.0
+USER_AGENT = "queen-mq-python"
+
+_CONNECT = "connect"  # never reached the server: always safe to retry
+_DROPPED = "dropped"  # connection lost before a response
+_TIMEOUT = "timeout"  # no (complete) response in time
+_CONNECT_TIMEOUT = "connect-timeout"
+
+
+class Response:
+    """One HTTP answer: status, raw body, and the request that produced it."""
+
+    __slots__ = ("status", "body", "method", "url")
+
+    def __init__(self, status: int, body: bytes, method: str, url: str) -> None:
+        self.status = status
+        self.body = body
+        self.method = method
+        self.url = url
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    def json(self) -> Any:
+        """The body parsed as JSON; None for an empty body. Raises ValueError if not JSON."""
+        return orjson.loads(self.body) if self.body else None
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def __repr__(self) -> str:
+        return f"<Response {self.method} {log.redact(self.url)} -> {self.status}, {len(self.body)} bytes>"
+
+
+class _Failure(Exception):
+    def __init__(self, kind: str, cause: BaseException) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.cause = cause
+
+    def describe(self) -> str:
+        text = str(self.cause) or type(self.cause).__name__
+        return log.redact(text)  # type: ignore[no-any-return]
+
+
+class _AiohttpBackend:
+    """HTTP/1.1: one aiohttp ClientSession (created lazily inside the running loop)."""
+
+    def __init__(self, config: ClientConfig, headers: Dict[str, str]) -> None:
+        self._config = config
+        self._headers = headers
+        self._session: Optional[aiohttp.ClientSession] = None
+        self._timeouts: Dict[float, aiohttp.ClientTimeout] = {}
+
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            limit=self._config.pool_size,
+            limit_per_host=0,
+            keepalive_timeout=KEEPALIVE_SECONDS,
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            headers=self._headers,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            raise_for_status=False,
+        )
+        return self._session
+
+    def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        found = self._timeouts.get(seconds)
+        if found is None:
+            connect = min(seconds, self._config.connect_timeout_millis / 1000.0)
+            found = aiohttp.ClientTimeout(total=seconds, sock_connect=connect)
+            if len(self._timeouts) < 64:
+                self._timeouts[seconds] = found
+        return found
+
+    async def send(
+        self, method: str, url: str, body: Optional[bytes], timeout: float
+    ) -> Tuple[int, bytes]:
+        session = self._session or self._open()
+        try:
+            async with session.request(
+                method, URL(url, encoded=True), data=body, timeout=self._timeout(timeout)
+            ) as resp:
+                data = await resp.read()
+                if resp.status == 204:
+                    # Queen 0.15 may put a body on a 204: never reuse that socket.
+                    resp.close()
+                return resp.status, data
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise _Failure(_CONNECT_TIMEOUT, exc) from exc
+        except aiohttp.ClientConnectorError as exc:
+            raise _Failure(_CONNECT, exc) from exc
+        except asyncio.TimeoutError as exc:  # includes aiohttp.ServerTimeoutError
+            raise _Failure(_TIMEOUT, exc) from exc
+        except aiohttp.InvalidURL as exc:
+            raise QueenValidationError(f"invalid request URL {url!r}: {exc}") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise _Failure(_DROPPED, exc) from exc
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+
+class _HttpxBackend:
+    """HTTP/2 over httpx: prior knowledge for http://, ALPN (with HTTP/1.1 fallback) for https://."""
+
+    def __init__(self, config: ClientConfig, headers: Dict[str, str]) -> None:
+        if importlib.util.find_spec("h2") is None:
+            raise QueenValidationError(
+                "http2=True needs the 'h2' package: pip install 'queen-mq[http2]'"
+            )
+        self._config = config
+        self._headers = headers
+        self._clients: Dict[str, Any] = {}
+
+    def _client(self, url: str) -> Any:
+        import httpx
+
+        tls = url.startswith("https:")
+        client = self._clients.get("https" if tls else "http")
+        if client is None:
+            size = self._config.pool_size
+            client = httpx.AsyncClient(
+                http1=tls,
+                http2=True,
+                headers=self._headers,
+                limits=httpx.Limits(
+                    max_connections=size,
+                    max_keepalive_connections=size,
+                    keepalive_expiry=KEEPALIVE_SECONDS,
+                ),
+                follow_redirects=False,
+            )
+            self._clients["https" if tls else "http"] = client
+        return client
+
+    async def send(
+        self, method: str, url: str, body: Optional[bytes], timeout: float
+    ) -> Tuple[int, bytes]:
+        import httpx
+
+        connect = min(timeout, self._config.connect_timeout_millis / 1000.0)
+        try:
+            resp = await self._client(url).request(
+                method, url, content=body, timeout=httpx.Timeout(timeout, connect=connect)
+            )
+            return resp.status_code, resp.content
+        except httpx.ConnectTimeout as exc:
+            raise _Failure(_CONNECT_TIMEOUT, exc) from exc
+        except httpx.ConnectError as exc:
+            raise _Failure(_CONNECT, exc) from exc
+        except httpx.TimeoutException as exc:
+            raise _Failure(_TIMEOUT, exc) from exc
+        except httpx.InvalidURL as exc:
+            raise QueenValidationError(f"invalid request URL {url!r}: {exc}") from exc
+        except (httpx.TransportError, OSError) as exc:
+            raise _Failure(_DROPPED, exc) from exc
+
+    async def aclose(self) -> None:
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            await client.aclose()
+
+
+class Transport:
+    """Sends requests to the configured Queen servers. See the module docstring."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+        self.balancer = Balancer.from_config(config)
+        headers = {
+            "Content-Type": "application/json",
+            "Accept": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        headers.update(config.request_headers())
+        self._backend: Any = (
+            _HttpxBackend(config, headers) if config.http2 else _AiohttpBackend(config, headers)
+        )
+        self._timeout = config.timeout_millis / 1000.0
+        self._rng = random.Random()
+        self._closed = False
+
+    async def __aenter__(self) -> Transport:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def server_for(self, affinity_key: Optional[str] = None) -> str:
+        """The server the next request with this key would go to first."""
+        return self.balancer.pick(affinity_key)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        await self._backend.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Optional[bytes] = None,
+        affinity_key: Optional[str] = None,
+        timeout: Optional[float] = None,
+        idempotent: bool = True,
+    ) -> Response:
+        """Send ``method path`` (path includes the query string) and return the answer.
+
+        Any status is returned as is, except that 5xx/429 are retried first.
+        Raises QueenConnectionError / QueenTimeoutError when no answer came.
+        """
+        if self._closed:
+            raise QueenConnectionError("this Queen client is closed: create a new one")
+        seconds = self._timeout if timeout is None else timeout
+        servers = self.balancer.plan(affinity_key)
+        if not self.config.enable_failover:
+            servers = servers[:1]
+        retries = self.config.retry_attempts
+        tried: List[str] = []
+        answer: Optional[Response] = None
+        failure: Optional[_Failure] = None
+
+        for server in servers:
+            tried.append(server)
+            url = server + path
+            attempt = 0
+            fresh = 0
+            while True:
+                if log.enabled():
+                    log.info("HttpClient.request", {"method": method, "url": url})
+                try:
+                    status, data = await self._backend.send(method, url, body, seconds)
+                except _Failure as exc:
+                    failure = exc
+                    reason = exc.kind
+                    if exc.kind == _TIMEOUT:
+                        self._log_failure(method, url, exc)
+                        raise QueenTimeoutError(
+                            f"{method} {log.redact(url)} got no answer within {seconds:g} s "
+                            f"(servers tried: {', '.join(tried)}): raise timeout_millis or "
+                            "check the server's load"
+                        ) from exc.cause
+                    if exc.kind == _DROPPED:
+                        if fresh < FRESH_RETRIES:
+                            fresh += 1  # stale pooled connection: reconnect at once
+                            continue
+                        if not idempotent:
+                            # The server may have acted on it: do not send it again.
+                            self.balancer.mark_failed(server)
+                            self._log_failure(method, url, exc)
+                            raise QueenConnectionError(
+                                f"{method} {log.redact(url)}: connection lost before the answer "
+                                f"({exc.describe()}); not retried because the request may have "
+                                "been applied. Check the server's health and logs."
+                            ) from exc.cause
+                else:
+                    if status < 500 and status != 429:
+                        self.balancer.mark_ok(server)
+                        return Response(status, data, method, url)
+                    answer = Response(status, data, method, url)
+                    reason = f"HTTP {status}"
+                if attempt >= retries:
+                    break
+                delay = self._backoff(attempt)
+                if log.enabled():
+                    log.warn(
+                        "HttpClient.retry",
+                        {
+                            "method": method,
+                            "url": url,
+                            "attempt": attempt + 1,
+                            "delay_ms": round(delay * 1000),
+                            "error": reason,
+                        },
+                    )
+                await asyncio.sleep(delay)
+                attempt += 1
+            self.balancer.mark_failed(server)
+            if log.enabled():
+                log.warn(
+                    "HttpClient.failover",
+                    {"method": method, "url": url, "servers_left": len(servers) - len(tried)},
+                )
+
+        if answer is not None:  # some server answered (5xx/429): the caller reports it
+            return answer
+        assert failure is not None
+        self._log_failure(method, path, failure)
+        names = log.redact(", ".join(tried))
+        what = f"{method} {log.redact(path)}"
+        if failure.kind == _CONNECT_TIMEOUT:
+            raise QueenTimeoutError(
+                f"{what}: could not connect in time to any Queen server (tried {names}): "
+                "check that the servers are up and reachable"
+            ) from failure.cause
+        raise QueenConnectionError(
+            f"{what}: could not reach any Queen server (tried {names}; last error: "
+            f"{failure.describe()}): check that the server is running and the URL is right"
+        ) from failure.cause
+
+    def _backoff(self, attempt: int) -> float:
+        base = self.config.retry_delay_millis / 1000.0 * (2**attempt)
+        return float(min(MAX_BACKOFF_SECONDS, base * self._rng.uniform(1.0, 1.25)))
+
+    @staticmethod
+    def _log_failure(method: str, url: str, failure: _Failure) -> None:
+        if log.enabled():
+            log.error(
+                "HttpClient.request",
+                {"method": method, "url": url, "error": failure.kind, "detail": failure.describe()},
+            )
+
+
+__all__ = ["Response", "Transport"]
