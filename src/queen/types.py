@@ -75,3 +75,32 @@ class ConsumeOptions:
 
 Handler = Callable[[Any], Awaitable[Any]]
 JSON = Union[Dict[str, Any], List[Any], str, int, float, bool, None]
+
+
+class PushResult(TypedDict, total=False):
+    """One pushed item's outcome, the same on both server generations."""
+
+    transactionId: str
+    status: str                     # queued | duplicate | buffered | failed
+    messageId: Optional[str]        # the existing message's id for a duplicate
+    error: str                      # only when status is failed
+
+
+class AckResult(TypedDict, total=False):
+    """One acknowledged message's outcome, the same on both server generations."""
+
+    transactionId: str
+    partitionId: str
+    success: bool
+    status: str                     # completed | failed_retry | failed_dlq | <sent status>
+    error: Optional[str]
+    dlq: Optional[bool]
+
+
+class RenewResult(TypedDict, total=False):
+    """One lease extension's outcome."""
+
+    leaseId: str
+    success: bool
+    expiresAt: Optional[str]        # 0.15 only
+    error: Optional[str]

@@ -1,0 +1,251 @@
+"""Client-side push buffering per (queue, partition).
+
+Messages are encoded when they are buffered (bad input fails at push time) and sent
+as one push request when a buffer reaches ``message_count`` or its oldest message has
+waited ``time_millis``. Each (queue, partition) has one sender task, so its batches
+go out in order and never two at a time; a semaphore bounds the requests in flight
+over all buffers, and producers wait when too many batches are queued
+(backpressure). A batch that cannot be delivered is retried a few times, then kept
+as a failure that ``flush_all()`` reports by raising ``BufferFlushError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from . import _core, log
+from .errors import QueenError, QueenValidationError
+from .types import PushResult
+
+Key = Tuple[str, str]
+# send(queue, partition, body, txids) -> per-item results
+Sender = Callable[[str, str, bytes, List[str]], Awaitable[List[PushResult]]]
+
+MAX_IN_FLIGHT = 4        # push requests in flight over all buffers
+MAX_QUEUED_BATCHES = 16  # batches waiting to be sent before producers are held back
+RETRIES = 2              # re-sends of a batch after the transport gave up
+
+
+@dataclass
+class FailedBatch:
+    queue: str
+    partition: str
+    transaction_ids: List[str]
+    error: str
+
+
+class BufferFlushError(QueenError):
+    """Some buffered messages could not be delivered. ``failures`` lists each batch
+    (queue, partition, transactionIds, error); nothing was dropped silently."""
+
+    def __init__(self, failures: Sequence[FailedBatch]) -> None:
+        self.failures = list(failures)
+        count = sum(len(f.transaction_ids) for f in self.failures)
+        where = "; ".join(
+            f"{f.queue}/{f.partition}: {len(f.transaction_ids)} message(s): {f.error}"
+            for f in self.failures[:5]
+        )
+        more = f" (and {len(self.failures) - 5} more batches)" if len(self.failures) > 5 else ""
+        super().__init__(
+            f"{count} buffered message(s) could not be delivered: {where}{more}. "
+            "Their transactionIds are in .failures; push them again to retry."
+        )
+
+
+def buffer_options(options: Mapping[str, Any]) -> Tuple[int, int]:
+    """``{'message_count', 'time_millis'}`` (camelCase accepted) -> validated pair."""
+    known = {"message_count", "messageCount", "time_millis", "timeMillis"}
+    for key in options:
+        if key not in known:
+            raise QueenValidationError(
+                f"unknown buffer option {key!r}: use 'message_count' and 'time_millis'"
+            )
+    count = options.get("message_count", options.get("messageCount", 100))
+    millis = options.get("time_millis", options.get("timeMillis", 1000))
+    for name, value in (("message_count", count), ("time_millis", millis)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise QueenValidationError(f"buffer option {name} must be an int >= 1, got {value!r}")
+    return count, millis
+
+
+@dataclass
+class _Slot:
+    buffer: Any                               # _core.PushBuffer
+    batches: Deque[Tuple[List[bytes], List[str]]] = field(default_factory=deque)
+    timer: Optional[asyncio.TimerHandle] = None
+    task: Optional[asyncio.Task[None]] = None
+    sending: int = 0                          # messages of the batch being sent
+
+
+class BufferManager:
+    def __init__(self, send: Sender, max_in_flight: int = MAX_IN_FLIGHT) -> None:
+        self._send = send
+        self._slots: Dict[Key, _Slot] = {}
+        self._max_in_flight = max_in_flight
+        # Created on first use, inside the running loop (Queen() may be built outside one).
+        self._gate_: Optional[asyncio.Semaphore] = None
+        self._room_: Optional[asyncio.Condition] = None
+        self._queued = 0
+        self._in_flight = 0
+        self._failures: List[FailedBatch] = []
+        self._failed_total = 0
+        self._flushes = 0
+        self._sent_messages = 0
+
+    @property
+    def _gate(self) -> asyncio.Semaphore:
+        if self._gate_ is None:
+            self._gate_ = asyncio.Semaphore(self._max_in_flight)
+        return self._gate_
+
+    @property
+    def _room(self) -> asyncio.Condition:
+        if self._room_ is None:
+            self._room_ = asyncio.Condition()
+        return self._room_
+
+    # ------------------------------------------------------------ producer side
+
+    async def add(
+        self, queue: str, partition: str, fragments: List[bytes], txids: List[str],
+        max_count: int, max_millis: int,
+    ) -> None:
+        """Buffer already encoded push items (``_core.encode_push_items``)."""
+        if not fragments:
+            return
+        slot = self._slots.get((queue, partition))
+        if slot is None:
+            slot = _Slot(_core.PushBuffer(max_count, max_millis))
+            self._slots[(queue, partition)] = slot
+        was_empty = slot.buffer.count == 0
+        full = slot.buffer.append(fragments, txids)
+        if full:
+            self._seal((queue, partition))
+        elif was_empty:
+            loop = asyncio.get_running_loop()
+            slot.timer = loop.call_later(
+                slot.buffer.max_millis / 1000.0, self._seal, (queue, partition)
+            )
+        if self._queued > MAX_QUEUED_BATCHES:
+            async with self._room:
+                await self._room.wait_for(lambda: self._queued <= MAX_QUEUED_BATCHES)
+
+    def _seal(self, key: Key) -> None:
+        """Move what is buffered for ``key`` into its send queue."""
+        slot = self._slots.get(key)
+        if slot is None:
+            return
+        if slot.timer is not None:
+            slot.timer.cancel()
+            slot.timer = None
+        if slot.buffer.count == 0:
+            return
+        slot.batches.append(slot.buffer.take())
+        self._queued += 1
+        if slot.task is None or slot.task.done():
+            slot.task = asyncio.get_running_loop().create_task(self._drain(key, slot))
+
+    # ------------------------------------------------------------ sender side
+
+    async def _drain(self, key: Key, slot: _Slot) -> None:
+        while slot.batches:
+            fragments, txids = slot.batches.popleft()
+            slot.sending = len(txids)
+            try:
+                await self._deliver(key, fragments, txids)
+            finally:
+                slot.sending = 0
+                self._queued -= 1
+                async with self._room:
+                    self._room.notify_all()
+
+    async def _deliver(self, key: Key, fragments: List[bytes], txids: List[str]) -> None:
+        queue, partition = key
+        body = _core.join_items(fragments)
+        error = ""
+        for attempt in range(RETRIES + 1):
+            async with self._gate:
+                self._in_flight += 1
+                try:
+                    results = await self._send(queue, partition, body, txids)
+                except QueenError as e:
+                    error = str(e)
+                    results = None
+                finally:
+                    self._in_flight -= 1
+            if results is not None:
+                self._flushes += 1
+                self._record_items(key, txids, results)
+                return
+            log.warn("BufferManager.flush", {"queue": queue, "partition": partition,
+                                              "attempt": attempt + 1, "error": error})
+            if attempt < RETRIES:
+                await asyncio.sleep(0.05 * (attempt + 1))
+        self._fail(FailedBatch(queue, partition, txids, error))
+
+    def _record_items(self, key: Key, txids: List[str], results: List[PushResult]) -> None:
+        failed: Dict[str, List[str]] = {}
+        for i, txid in enumerate(txids):
+            r = results[i] if i < len(results) else None
+            if r is None:
+                failed.setdefault("no result for this item", []).append(txid)
+            elif r.get("status") == "failed":
+                failed.setdefault(r.get("error") or "push failed", []).append(txid)
+            else:
+                self._sent_messages += 1
+        for text, ids in failed.items():
+            self._fail(FailedBatch(key[0], key[1], ids, text))
+
+    def _fail(self, batch: FailedBatch) -> None:
+        self._failures.append(batch)
+        self._failed_total += 1
+        log.error("BufferManager.flush", {"queue": batch.queue, "partition": batch.partition,
+                                          "count": len(batch.transaction_ids),
+                                          "error": batch.error})
+
+    # ------------------------------------------------------------ flushing
+
+    async def flush(self, queue: Optional[str] = None, partition: Optional[str] = None) -> None:
+        """Send what is buffered (all, one queue, or one queue/partition) and wait
+        for it; raise ``BufferFlushError`` for anything that could not be delivered."""
+        keys = [k for k in self._slots
+                if (queue is None or k[0] == queue) and (partition is None or k[1] == partition)]
+        for key in keys:
+            self._seal(key)
+        tasks = [t for k in keys if (t := self._slots[k].task) is not None and not t.done()]
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        mine = [f for f in self._failures
+                if (queue is None or f.queue == queue) and (partition is None or f.partition == partition)]
+        if mine:
+            self._failures = [f for f in self._failures if f not in mine]
+            raise BufferFlushError(mine)
+
+    def stats(self) -> Dict[str, Any]:
+        now = time.monotonic()
+        firsts = [s.buffer.first_at for s in self._slots.values() if s.buffer.count]
+        buffered = sum(s.buffer.count for s in self._slots.values())
+        queued = sum(len(t) for s in self._slots.values() for _, t in s.batches)
+        sending = sum(s.sending for s in self._slots.values())
+        return {
+            "activeBuffers": sum(1 for s in self._slots.values()
+                                 if s.buffer.count or s.batches or s.sending),
+            "totalBufferedMessages": buffered + queued + sending,
+            "oldestBufferAge": int((now - min(firsts)) * 1000) if firsts else 0,
+            "flushesInFlight": self._in_flight,
+            "queuedBatches": self._queued,
+            "completedFlushes": self._flushes,
+            "sentMessages": self._sent_messages,
+            "failedFlushes": self._failed_total,
+            "undeliveredMessages": sum(len(f.transaction_ids) for f in self._failures),
+        }
+
+    def cancel_timers(self) -> None:
+        for slot in self._slots.values():
+            if slot.timer is not None:
+                slot.timer.cancel()
+                slot.timer = None

@@ -1,0 +1,126 @@
+"""PushBuilder: ``await queen.queue(q).push([...]).on_success(cb).on_error(cb)``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Generator, List, Mapping, Optional, Sequence, Tuple
+
+from .. import _core, log
+from ..errors import QueenError, QueenHTTPError, QueenValidationError
+from ..types import PushResult
+from ._util import call_back, callable_or_fail
+
+if TYPE_CHECKING:
+    from ..client import Queen
+
+
+def _as_list(messages: Any) -> List[Mapping[str, Any]]:
+    if isinstance(messages, Mapping):
+        return [messages]
+    if isinstance(messages, (list, tuple)):
+        return list(messages)
+    raise QueenValidationError(
+        f"push takes a list of message dicts like [{{'data': ...}}], not {type(messages).__name__}"
+    )
+
+
+class PushBuilder:
+    """Awaiting it sends the push (or buffers it) and returns one ``PushResult`` per
+    message: ``transactionId``, ``status`` (queued, duplicate, buffered, failed),
+    ``messageId``, ``error``. Without an ``on_error`` callback a failed push raises
+    ``QueenHTTPError`` with the server's text; duplicates never raise."""
+
+    def __init__(
+        self, queen: Queen, queue: str, partition: str, messages: Any,
+        buffer: Optional[Tuple[int, int]] = None,
+    ) -> None:
+        self._queen = queen
+        self._queue = queue
+        self._partition = partition
+        self._messages = _as_list(messages)
+        self._buffer = buffer
+        self._on_success: Optional[Callable[..., Any]] = None
+        self._on_error: Optional[Callable[..., Any]] = None
+        self._on_duplicate: Optional[Callable[..., Any]] = None
+        # Encode now: bad input fails here, before anything is sent or buffered.
+        try:
+            self._fragments, self._txids = _core.encode_push_items(
+                queue, partition, self._messages
+            )
+        except (TypeError, ValueError) as e:
+            raise QueenValidationError(f"cannot push to {queue}/{partition}: {e}") from None
+
+    def on_success(self, cb: Callable[..., Any]) -> PushBuilder:
+        """``cb(messages)`` with the messages that were stored (or buffered)."""
+        self._on_success = callable_or_fail("on_success callback", cb)
+        return self
+
+    def on_error(self, cb: Callable[..., Any]) -> PushBuilder:
+        """``cb(messages, error)``; with it set, a failed push does not raise."""
+        self._on_error = callable_or_fail("on_error callback", cb)
+        return self
+
+    def on_duplicate(self, cb: Callable[..., Any]) -> PushBuilder:
+        """``cb(messages, error)`` with messages whose transactionId already existed."""
+        self._on_duplicate = callable_or_fail("on_duplicate callback", cb)
+        return self
+
+    def __await__(self) -> Generator[Any, None, List[PushResult]]:
+        return self._run().__await__()
+
+    async def _run(self) -> List[PushResult]:
+        if not self._fragments:
+            return []
+        if log.enabled():
+            log.info("QueueBuilder.push", {"queue": self._queue, "partition": self._partition,
+                                           "count": len(self._fragments),
+                                           "buffered": self._buffer is not None})
+        if self._buffer is not None:
+            await self._queen._buffers.add(
+                self._queue, self._partition, self._fragments, self._txids, *self._buffer
+            )
+            if self._on_success is not None:
+                await call_back(self._on_success, self._messages)
+            return [{"transactionId": t, "status": "buffered", "messageId": None}
+                    for t in self._txids]
+        try:
+            results = await self._queen._send_push(
+                self._queue, self._partition, _core.join_items(self._fragments), self._txids
+            )
+        except QueenError as e:
+            if self._on_error is None:
+                raise
+            await call_back(self._on_error, self._messages, e)
+            return [{"transactionId": t, "status": "failed", "messageId": None, "error": str(e)}
+                    for t in self._txids]
+        await self._dispatch(results)
+        return results
+
+    async def _dispatch(self, results: Sequence[PushResult]) -> None:
+        ok: List[Mapping[str, Any]] = []
+        dup: List[Mapping[str, Any]] = []
+        bad: List[Mapping[str, Any]] = []
+        errors: List[str] = []
+        for m, r in zip(self._messages, results):
+            status = r.get("status")
+            if status == "duplicate":
+                dup.append(m)
+            elif status == "failed":
+                bad.append(m)
+                errors.append(r.get("error") or "push failed")
+            else:
+                ok.append(m)
+        if ok and self._on_success is not None:
+            await call_back(self._on_success, ok)
+        if dup and self._on_duplicate is not None:
+            err = QueenHTTPError(f"{len(dup)} message(s) had a transactionId that already "
+                                 "exists in this partition; they were not stored again",
+                                 body=list(results))
+            await call_back(self._on_duplicate, dup, err)
+        if bad:
+            text = "; ".join(sorted(set(errors)))
+            err = QueenHTTPError(f"push to {self._queue}/{self._partition} failed for "
+                                 f"{len(bad)} of {len(results)} message(s): {text}",
+                                 body=list(results))
+            if self._on_error is None:
+                raise err
+            await call_back(self._on_error, bad, err)

@@ -1,0 +1,228 @@
+"""QueueBuilder: ``queen.queue(name)`` and everything chained on it.
+
+Setters record options (and validate them at once) and return the builder; the
+terminal calls (``create``, ``delete``, ``push``, ``pop``, ``consume``, ``dlq``,
+``flush_buffer``) act. Pop and consume share the setters but not all defaults:
+``pop`` does not wait and acks nothing by itself unless asked (``auto_ack`` is the
+server's autoAck there); ``consume`` long-polls and acks client-side.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional
+
+from .. import log, wire
+from ..buffer import buffer_options
+from ..errors import QueenValidationError
+from ..types import ConsumeOptions, Message, PopSpec
+from ._util import callable_or_fail, positive_int, timestamp_text
+from .dlq import DLQBuilder
+from .push import PushBuilder
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from ..client import Queen
+    from .consume import ConsumeBuilder
+
+SUBSCRIPTION_MODES = ("all", "new", "new-only")
+
+
+class QueueBuilder:
+    def __init__(self, queen: Queen, name: Optional[str] = None) -> None:
+        self._queen = queen
+        self._name = wire.check_name("queue name", name) if name is not None else None
+        self._namespace: Optional[str] = None
+        self._task: Optional[str] = None
+        self._options: Dict[str, Any] = {}
+        self._partition: Optional[str] = None
+        self._buffer: Optional[tuple[int, int]] = None
+        self._group: Optional[str] = None
+        self._concurrency = 1
+        self._batch: Optional[int] = None
+        self._limit: Optional[int] = None
+        self._idle_millis: Optional[int] = None
+        self._auto_ack: Optional[bool] = None
+        self._wait: Optional[bool] = None
+        self._timeout_millis = 30000
+        self._renew = False
+        self._renew_interval: Optional[int] = None
+        self._sub_mode: Optional[str] = None
+        self._sub_from: Optional[str] = None
+        self._each = False
+
+    # ------------------------------------------------------------ configuration
+
+    def namespace(self, name: str) -> QueueBuilder:
+        self._namespace = wire.check_name("namespace", name)
+        return self
+
+    def task(self, name: str) -> QueueBuilder:
+        self._task = wire.check_name("task", name)
+        return self
+
+    def config(self, options: Mapping[str, Any]) -> QueueBuilder:
+        """Queue options (guide table; snake_case or camelCase). Unset options are sent
+        with the guide defaults: real servers reset anything not sent."""
+        if not isinstance(options, Mapping):
+            raise QueenValidationError("config() takes a dict of queue options")
+        wire.queue_options(options)  # validate now
+        self._options.update(options)
+        return self
+
+    def _need_name(self, what: str) -> str:
+        if self._name is None:
+            raise QueenValidationError(f"{what} needs a queue name: queen.queue('name')")
+        return self._name
+
+    async def create(self) -> Dict[str, Any]:
+        name = self._need_name("create()")
+        log.info("QueueBuilder.create", {"queue": name, "namespace": self._namespace,
+                                         "task": self._task})
+        reply = await self._queen._request(
+            wire.configure(name, self._namespace, self._task, self._options)
+        )
+        return wire.parse_configure(reply)
+
+    async def delete(self) -> Dict[str, Any]:
+        name = self._need_name("delete()")
+        log.info("QueueBuilder.delete", {"queue": name})
+        return wire.parse_delete_queue(await self._queen._request(wire.delete_queue(name)))
+
+    # ------------------------------------------------------------ push
+
+    def partition(self, name: str) -> QueueBuilder:
+        self._partition = wire.check_name("partition name", name)
+        return self
+
+    def buffer(self, options: Mapping[str, Any]) -> QueueBuilder:
+        """Buffer pushes client-side: ``{'message_count': n, 'time_millis': ms}``."""
+        if not isinstance(options, Mapping):
+            raise QueenValidationError("buffer() takes {'message_count': n, 'time_millis': ms}")
+        self._buffer = buffer_options(options)
+        return self
+
+    def push(self, messages: Any) -> PushBuilder:
+        name = self._need_name("push()")
+        return PushBuilder(self._queen, name, self._partition or wire.DEFAULT_PARTITION,
+                           messages, self._buffer)
+
+    async def flush_buffer(self) -> None:
+        """Send this queue's buffered messages now (one partition if one was chosen)."""
+        await self._queen._buffers.flush(self._need_name("flush_buffer()"), self._partition)
+
+    # ------------------------------------------------------------ pop / consume options
+
+    def group(self, name: str) -> QueueBuilder:
+        self._group = wire.check_name("consumer group", name)
+        return self
+
+    def concurrency(self, count: int) -> QueueBuilder:
+        self._concurrency = positive_int("concurrency", count)
+        return self
+
+    def batch(self, size: int) -> QueueBuilder:
+        self._batch = positive_int("batch", size)
+        return self
+
+    def limit(self, count: int) -> QueueBuilder:
+        self._limit = positive_int("limit", count)
+        return self
+
+    def idle_millis(self, millis: int) -> QueueBuilder:
+        self._idle_millis = positive_int("idle_millis", millis)
+        return self
+
+    def auto_ack(self, enabled: bool) -> QueueBuilder:
+        if not isinstance(enabled, bool):
+            raise QueenValidationError(f"auto_ack takes True or False, got {enabled!r}")
+        self._auto_ack = enabled
+        return self
+
+    def wait(self, enabled: bool) -> QueueBuilder:
+        if not isinstance(enabled, bool):
+            raise QueenValidationError(f"wait takes True or False, got {enabled!r}")
+        self._wait = enabled
+        return self
+
+    def timeout_millis(self, millis: int) -> QueueBuilder:
+        """Long-poll deadline on the server (keep it well under 120 s)."""
+        self._timeout_millis = positive_int("timeout_millis", millis)
+        return self
+
+    def renew_lease(self, enabled: bool, interval_millis: Optional[int] = None) -> QueueBuilder:
+        if not isinstance(enabled, bool):
+            raise QueenValidationError(f"renew_lease takes True or False, got {enabled!r}")
+        self._renew = enabled
+        if interval_millis is not None:
+            self._renew_interval = positive_int("renew interval_millis", interval_millis)
+        return self
+
+    def subscription_mode(self, mode: str) -> QueueBuilder:
+        if mode not in SUBSCRIPTION_MODES:
+            raise QueenValidationError(
+                f"subscription_mode must be one of {SUBSCRIPTION_MODES}, got {mode!r}"
+            )
+        self._sub_mode = mode
+        return self
+
+    def subscription_from(self, from_: Any) -> QueueBuilder:
+        """``'now'``, an ISO-8601 timestamp, or a datetime."""
+        self._sub_from = timestamp_text(from_, "subscription_from")
+        return self
+
+    def each(self) -> QueueBuilder:
+        self._each = True
+        return self
+
+    def _spec(self, batch: int, wait: bool, auto_ack: bool) -> PopSpec:
+        if self._name is None and self._namespace is None and self._task is None:
+            raise QueenValidationError(
+                "pop/consume needs queen.queue('name'), or queen.queue().namespace(n)/.task(t)"
+            )
+        return PopSpec(
+            queue=self._name,
+            partition=self._partition,
+            namespace=self._namespace if self._name is None else None,
+            task=self._task if self._name is None else None,
+            group=self._group,
+            batch=batch,
+            wait=wait,
+            timeout_millis=self._timeout_millis,
+            auto_ack=auto_ack,
+            subscription_mode=self._sub_mode,
+            subscription_from=self._sub_from,
+        )
+
+    async def pop(self) -> List[Message]:
+        """One pop: ``batch`` (1), ``wait`` (False), server-side ``auto_ack`` (False).
+        Returns ``[]`` when nothing is available."""
+        spec = self._spec(self._batch or 1, bool(self._wait), bool(self._auto_ack))
+        return await self._queen._pop(spec)
+
+    def consume(
+        self, handler: Callable[..., Any], signal: Optional[asyncio.Event] = None
+    ) -> ConsumeBuilder:
+        from .consume import ConsumeBuilder
+
+        callable_or_fail("consume handler", handler)
+        batch = self._batch or 1
+        wait = True if self._wait is None else self._wait
+        options = ConsumeOptions(
+            pop=self._spec(batch, wait, False),  # consume acks client-side
+            concurrency=self._concurrency,
+            batch=batch,
+            limit=self._limit,
+            idle_millis=self._idle_millis,
+            auto_ack=True if self._auto_ack is None else self._auto_ack,
+            each=self._each,
+            renew_lease=self._renew,
+            renew_interval_millis=self._renew_interval,
+        )
+        return ConsumeBuilder(self._queen, options, handler, signal)
+
+    # ------------------------------------------------------------ DLQ
+
+    def dlq(self, consumer_group: Optional[str] = None) -> DLQBuilder:
+        group = wire.check_name("consumer group", consumer_group) if consumer_group else None
+        return DLQBuilder(self._queen, self._need_name("dlq()"), group, self._partition)

@@ -1,0 +1,283 @@
+"""Queen: the client object. Lifecycle, acks, leases, transactions, consumer-group
+admin, and the entry points to queues and streams."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union, overload
+
+from . import log, wire
+from .buffer import BufferManager
+from .builders._util import positive_int, timestamp_text
+from .builders.queue import QueueBuilder
+from .builders.transaction import TransactionBuilder
+from .config import ClientConfig, ConfigInput, parse_config
+from .errors import QueenValidationError
+from .http.transport import Transport
+from .types import AckResult, Message, PopSpec, PushResult, RenewResult, TraceEvent
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from .builders.stream import StreamBuilder
+    from .stream.consumer import StreamConsumer
+
+AckTarget = Union[Message, Mapping[str, Any]]
+
+
+class Queen:
+    """A Queen MQ client: ``Queen('http://localhost:6632')``, ``Queen([urls])`` or
+    ``Queen({...options})``. Use ``async with`` (or ``await close()``) so buffered
+    messages are flushed and connections closed."""
+
+    def __init__(self, config: ConfigInput = "http://localhost:6632") -> None:
+        self._config: ClientConfig = parse_config(config)
+        self._transport = Transport(self._config)
+        self._buffers = BufferManager(self._send_push)
+        self._gen: Optional[str] = wire.normalise_version(self._config.server_version)
+        self._gen_lock: Optional[asyncio.Lock] = None
+        self._closed = False
+        log.info("Queen.constructor", {"status": "initialized", "urls": len(self._config.urls)})
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def __aenter__(self) -> Queen:
+        return self
+
+    async def __aexit__(
+        self, exc_type: Optional[type], exc: Optional[BaseException], tb: Optional[TracebackType]
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Flush every buffer, then close all connections. Safe to call twice. Raises
+        ``BufferFlushError`` (after closing) if buffered messages could not be sent."""
+        if self._closed:
+            return
+        self._closed = True
+        log.info("Queen.close", {"status": "closing"})
+        try:
+            await self._buffers.flush()
+        finally:
+            self._buffers.cancel_timers()
+            await self._transport.aclose()
+            log.info("Queen.close", {"status": "closed"})
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _request(self, req: wire.Request) -> Any:
+        return await self._transport.request(
+            req.method, req.path, body=req.body, affinity_key=req.affinity_key,
+            timeout=req.timeout, idempotent=req.idempotent,
+        )
+
+    async def _generation(self) -> str:
+        """The server generation ('0.7' or '0.15'): configured, or detected once."""
+        if self._gen is not None:
+            return self._gen
+        if self._gen_lock is None:
+            self._gen_lock = asyncio.Lock()
+        async with self._gen_lock:
+            if self._gen is None:
+                self._gen = wire.parse_health(await self._request(wire.health()))
+                log.info("Queen.generation", {"server": self._gen})
+        return self._gen
+
+    async def _send_push(
+        self, queue: str, partition: str, body: bytes, txids: List[str]
+    ) -> List[PushResult]:
+        reply = await self._request(wire.push(body, queue, partition))
+        return wire.parse_push(reply, txids)
+
+    def _trace_factory(self, message: Dict[str, Any]) -> Any:
+        async def trace(event: TraceEvent) -> Dict[str, Any]:
+            return await self._trace(message, event)
+
+        return trace
+
+    async def _trace(self, message: Mapping[str, Any], event: Mapping[str, Any]) -> Dict[str, Any]:
+        """Record a trace event; never raises (failures are logged and returned)."""
+        try:
+            if not isinstance(event, Mapping):
+                raise QueenValidationError("trace takes a dict like {'data': {...}}")
+            reply = await self._request(wire.trace(message, event))
+            return wire.parse_trace(reply)
+        except Exception as e:  # tracing must never break a consumer
+            log.error("Queen.trace", {"transactionId": message.get("transactionId"),
+                                      "error": str(e)})
+            return {"success": False, "error": str(e)}
+
+    async def _pop(self, spec: PopSpec) -> List[Message]:
+        generation = await self._generation()
+        reply = await self._request(wire.pop(spec, generation))
+        messages = wire.parse_pop(reply, generation, self._trace_factory)
+        if spec.auto_ack and messages:
+            if generation == wire.GEN_07 and spec.wait:
+                # 0.7 ignores autoAck on long polls: ack here so both behave alike.
+                await self.ack(list(messages), True)
+            for m in messages:
+                m["leaseId"] = None
+        return messages
+
+    # ------------------------------------------------------------ builders
+
+    def queue(self, name: Optional[str] = None) -> QueueBuilder:
+        """A queue by name; without one, for namespace/task consumption."""
+        return QueueBuilder(self, name)
+
+    def transaction(self) -> TransactionBuilder:
+        return TransactionBuilder(self)
+
+    def stream(self, name: str, namespace: str) -> StreamBuilder:
+        from .builders.stream import StreamBuilder
+
+        return StreamBuilder(self, name, namespace)
+
+    def consumer(self, stream_name: str, consumer_group: str) -> StreamConsumer:
+        from .stream.consumer import StreamConsumer
+
+        return StreamConsumer(self, stream_name, consumer_group)
+
+    # ------------------------------------------------------------ acks
+
+    @overload
+    async def ack(self, message: AckTarget, status: Any = ...,
+                  context: Optional[Mapping[str, Any]] = ...) -> AckResult: ...
+
+    @overload
+    async def ack(self, message: Sequence[AckTarget], status: Any = ...,
+                  context: Optional[Mapping[str, Any]] = ...) -> List[AckResult]: ...
+
+    async def ack(
+        self, message: Union[AckTarget, Sequence[AckTarget]], status: Any = None,
+        context: Optional[Mapping[str, Any]] = None,
+    ) -> Union[AckResult, List[AckResult]]:
+        """Acknowledge one message or a list.
+
+        ``status``: True/``'completed'`` (default), False/``'failed'``, and on 0.15 also
+        ``'dlq'``/``'retry'``. A message's own ``_status``/``_error`` win over the
+        arguments. ``context={'error': text}`` records why it failed. Returns one
+        ``AckResult`` (or a list, in input order); a rejected item (e.g. an expired
+        lease) has ``success: False`` and is logged, it does not raise.
+        """
+        single = isinstance(message, Mapping)
+        messages: List[Mapping[str, Any]] = [message] if single else list(message)  # type: ignore[list-item, arg-type]
+        if context is not None and not isinstance(context, Mapping):
+            raise QueenValidationError("ack context must be a dict like {'error': 'why'}")
+        if not messages:
+            return []  # never send an empty batch: 0.15.1 never answers it
+        generation = await self._generation()
+        items: List[Tuple[Dict[str, Any], Optional[str]]] = []
+        for m in messages:
+            if not isinstance(m, Mapping):
+                raise QueenValidationError("ack takes messages as returned by pop/consume")
+            st = m.get("_status", status)
+            wire_status = wire.ack_status(True if st is None else st, generation)
+            error = m.get("_error") or (context or {}).get("error")
+            items.append((wire.ack_item(m, wire_status, error), m.get("consumerGroup")))
+        if single:
+            item, group = items[0]
+            reply = await self._request(wire.ack_single(item, group))
+            results = wire.parse_ack(reply, [item], batch=False)
+        else:
+            results = await self._ack_batches(items, generation)
+        bad = [r for r in results if not r.get("success")]
+        if bad:
+            log.warn("Queen.ack", {"rejected": len(bad), "errors": sorted({str(r.get("error")) for r in bad})})
+        return results[0] if single else results
+
+    async def _ack_batches(
+        self, items: List[Tuple[Dict[str, Any], Optional[str]]], generation: str
+    ) -> List[AckResult]:
+        # The batch route takes the group from the top level only: one request per
+        # group. 0.7 books a batch against its first item's partition: one per
+        # partition. 0.15 loses a failed item followed by completed ones of the same
+        # partition in one request: failures go first, in their own request.
+        groups: Dict[Tuple[Any, ...], List[int]] = {}
+        for i, (item, group) in enumerate(items):
+            if generation == wire.GEN_07:
+                key: Tuple[Any, ...] = (group, item["partitionId"])
+            else:
+                key = (group, item["status"] == "completed")
+            groups.setdefault(key, []).append(i)
+        order = sorted(groups, key=lambda k: (str(k[0]), k[1] is True))
+        results: List[Optional[AckResult]] = [None] * len(items)
+        for key in order:
+            idx = groups[key]
+            batch = [items[i][0] for i in idx]
+            reply = await self._request(wire.ack_batch(batch, key[0]))
+            for i, r in zip(idx, wire.parse_ack(reply, batch, batch=True)):
+                results[i] = r
+        return [r for r in results if r is not None]
+
+    # ------------------------------------------------------------ leases
+
+    @overload
+    async def renew(self, target: Union[str, AckTarget], seconds: Optional[int] = ...) -> RenewResult: ...
+
+    @overload
+    async def renew(self, target: Union[List[Union[str, AckTarget]], List[Message], List[str]],
+                    seconds: Optional[int] = ...) -> List[RenewResult]: ...
+
+    async def renew(
+        self, target: Union[str, AckTarget, Sequence[Union[str, AckTarget]]],
+        seconds: Optional[int] = None,
+    ) -> Union[RenewResult, List[RenewResult]]:
+        """Extend leases: a message, a lease id, or a list of either (each lease once).
+        ``seconds`` defaults to the server's 60. A lease that is gone gives
+        ``success: False``."""
+        single = isinstance(target, (str, Mapping))
+        targets = [target] if single else list(target)  # type: ignore[arg-type]
+        if seconds is not None:
+            positive_int("renew seconds", seconds)
+        lease_ids: List[str] = []
+        for t in targets:
+            lease = t if isinstance(t, str) else (t.get("leaseId") if isinstance(t, Mapping) else None)
+            if not isinstance(lease, str) or not lease:
+                raise QueenValidationError(
+                    "renew takes messages with a leaseId (not auto-acked ones) or lease ids"
+                )
+            if lease not in lease_ids:
+                lease_ids.append(lease)
+        if not lease_ids:
+            return []
+
+        async def one(lease: str) -> RenewResult:
+            reply = await self._request(wire.renew(lease, seconds))
+            return wire.parse_renew(reply, lease)
+
+        results = list(await asyncio.gather(*(one(lid) for lid in lease_ids)))
+        bad = [r for r in results if not r.get("success")]
+        if bad:
+            log.warn("Queen.renew", {"failed": [r["leaseId"] for r in bad]})
+        return results[0] if single else results
+
+    # ------------------------------------------------------------ buffering
+
+    async def flush_all_buffers(self) -> None:
+        """Send every buffered message now; raises ``BufferFlushError`` listing what
+        could not be delivered."""
+        await self._buffers.flush()
+
+    def get_buffer_stats(self) -> Dict[str, Any]:
+        return self._buffers.stats()
+
+    # ------------------------------------------------------------ consumer groups
+
+    async def delete_consumer_group(self, group: str, delete_metadata: bool = True) -> Dict[str, Any]:
+        """Forget a group's positions on every queue (and, by default, its
+        subscription metadata)."""
+        if not isinstance(delete_metadata, bool):
+            raise QueenValidationError("delete_metadata takes True or False")
+        reply = await self._request(wire.delete_consumer_group(group, delete_metadata))
+        return wire.parse_group_admin(reply)
+
+    async def update_consumer_group_timestamp(
+        self, group: str, timestamp: Union[str, datetime]
+    ) -> Dict[str, Any]:
+        """Move the group's subscription time (affects partitions it has not read yet)."""
+        text = timestamp_text(timestamp, "timestamp")
+        reply = await self._request(wire.update_subscription(group, text))
+        return wire.parse_group_admin(reply)

@@ -1,0 +1,649 @@
+"""The Queen HTTP protocol: paths, query parameters, field names, and the differences
+between server generations 0.7.x and 0.15.x.
+
+One request builder and one reply parser per operation. Builders return a
+``Request`` (nothing is sent here); parsers take the transport's response and
+return normalised Python values, raising ``QueenHTTPError`` for any reply carrying
+an ``error`` (real servers send most errors with HTTP 200) and
+``QueenServerFeatureError`` when the server generation lacks the route.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple, cast
+from urllib.parse import quote
+
+import orjson
+
+from . import _core
+from .errors import QueenHTTPError, QueenServerFeatureError, QueenValidationError
+from .types import AckResult, Message, PopSpec, PushResult, RenewResult
+
+GEN_07 = "0.7"
+GEN_015 = "0.15"
+QUEUE_MODE = "__QUEUE_MODE__"
+DEFAULT_PARTITION = "Default"
+
+API = "/api/v1"
+
+
+class Reply(Protocol):
+    """What the transport hands back (``queen.http.transport.Response``)."""
+
+    status: int
+    body: bytes
+    method: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str                       # includes the query string
+    body: Optional[bytes] = None
+    affinity_key: Optional[str] = None
+    timeout: Optional[float] = None  # seconds; None = the client default
+    idempotent: bool = True
+
+
+# ---------------------------------------------------------------- helpers
+
+_BAD_NAME = re.compile(r"[/?#%\s\x00-\x1f\x7f]")
+
+
+def check_name(kind: str, value: Any) -> str:
+    """Names go into URL paths, which real servers do not URL-decode: keep them plain."""
+    if not isinstance(value, str) or not value:
+        raise QueenValidationError(f"{kind} must be a non-empty str, got {value!r}")
+    if len(value) > 255:
+        raise QueenValidationError(f"{kind} is longer than 255 characters")
+    if _BAD_NAME.search(value):
+        raise QueenValidationError(
+            f"{kind} {value!r} contains '/', '?', '#', '%' or whitespace; "
+            "use letters, digits and . _ - : only"
+        )
+    return value
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _query(params: Sequence[Tuple[str, Any]]) -> str:
+    parts = []
+    for k, v in params:
+        if v is None:
+            continue
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        parts.append(f"{k}={_q(str(v))}")
+    return ("?" + "&".join(parts)) if parts else ""
+
+
+def _dumps(obj: Any) -> bytes:
+    return orjson.dumps(obj)
+
+
+def _is_html(body: bytes) -> bool:
+    return body.lstrip()[:1] == b"<"
+
+
+def _decode(reply: Reply) -> Any:
+    if not reply.body:
+        return None
+    try:
+        return orjson.loads(reply.body)
+    except orjson.JSONDecodeError:
+        text = reply.body[:200].decode("utf-8", "replace")
+        raise QueenHTTPError(
+            f"the server answered with non-JSON text: {text!r}",
+            status=reply.status, body=reply.body, method=reply.method, url=reply.url,
+        ) from None
+
+
+def _http_error(reply: Reply, text: str, body: Any) -> QueenHTTPError:
+    return QueenHTTPError(text, status=reply.status, body=body, method=reply.method, url=reply.url)
+
+
+def check(reply: Reply, feature: Optional[str] = None, generation: Optional[str] = None) -> Any:
+    """Decode a reply; raise for a missing route, an ``error`` field or an error status."""
+    if reply.status == 404 and (not reply.body or _is_html(reply.body)):
+        if feature:
+            raise QueenServerFeatureError(feature, generation, "the server has no such route (404)")
+        raise _http_error(reply, "no such route on this server (404)", reply.body)
+    data = _decode(reply)
+    if isinstance(data, dict) and data.get("error"):
+        raise _http_error(reply, str(data["error"]), data)
+    if isinstance(data, dict) and data.get("success") is False:
+        raise _http_error(reply, "the server reported success: false", data)
+    if reply.status >= 400:
+        raise _http_error(reply, f"HTTP {reply.status}", data)
+    return data
+
+
+# ---------------------------------------------------------------- generation
+
+
+def health() -> Request:
+    return Request("GET", "/health")
+
+
+def parse_health(reply: Reply) -> str:
+    """``libqueen`` in ``server`` or a ``shared_state`` key means 0.15, else 0.7."""
+    data = _decode(reply)
+    if isinstance(data, dict):
+        if "libqueen" in str(data.get("server", "")) or "shared_state" in data:
+            return GEN_015
+    return GEN_07
+
+
+def normalise_version(value: Any) -> Optional[str]:
+    """Config ``server_version`` -> a generation, or None for auto-detection."""
+    if value is None or value == "auto":
+        return None
+    text = str(value)
+    if text.startswith("0.7"):
+        return GEN_07
+    if text.startswith("0.15"):
+        return GEN_015
+    raise QueenValidationError(f"server_version must be 'auto', '0.7' or '0.15', got {value!r}")
+
+
+# ---------------------------------------------------------------- queues
+
+QUEUE_DEFAULTS: Dict[str, Any] = {
+    "leaseTime": 300,
+    "retryLimit": 3,
+    "priority": 0,
+    "delayedProcessing": 0,
+    "windowBuffer": 0,
+    "maxSize": 0,
+    "retentionSeconds": 0,
+    "completedRetentionSeconds": 0,
+    "encryptionEnabled": False,
+    "dlqAfterMaxRetries": False,
+}
+_INT_OPTIONS = {
+    "leaseTime", "retryLimit", "retryDelay", "maxSize", "ttl", "priority",
+    "delayedProcessing", "windowBuffer", "retentionSeconds", "completedRetentionSeconds",
+    "maxWaitTimeSeconds",
+}
+_BOOL_OPTIONS = {"retentionEnabled", "encryptionEnabled", "deadLetterQueue", "dlqAfterMaxRetries"}
+
+
+def camel(name: str) -> str:
+    return re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name)
+
+
+def queue_options(options: Mapping[str, Any]) -> Dict[str, Any]:
+    """The guide defaults merged with user options (snake_case or camelCase), validated.
+
+    Real servers replace the whole configuration on every configure call, so the
+    full set is always sent.
+    """
+    out = dict(QUEUE_DEFAULTS)
+    for key, value in options.items():
+        name = camel(str(key))
+        if name in _INT_OPTIONS:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise QueenValidationError(f"queue option {key} must be an int >= 0, got {value!r}")
+        elif name in _BOOL_OPTIONS:
+            if not isinstance(value, bool):
+                raise QueenValidationError(f"queue option {key} must be a bool, got {value!r}")
+        else:
+            known = ", ".join(sorted(_INT_OPTIONS | _BOOL_OPTIONS))
+            raise QueenValidationError(f"unknown queue option {key!r}; known options: {known}")
+        out[name] = value
+    return out
+
+
+def configure(
+    queue: str, namespace: Optional[str], task: Optional[str], options: Mapping[str, Any]
+) -> Request:
+    body: Dict[str, Any] = {"queue": check_name("queue name", queue)}
+    if namespace is not None:
+        body["namespace"] = namespace
+    if task is not None:
+        body["task"] = task
+    body["options"] = queue_options(options)
+    return Request("POST", f"{API}/configure", _dumps(body))
+
+
+def parse_configure(reply: Reply) -> Dict[str, Any]:
+    data = check(reply)
+    return data if isinstance(data, dict) else {"configured": True}
+
+
+def delete_queue(queue: str) -> Request:
+    return Request("DELETE", f"{API}/resources/queues/{check_name('queue name', queue)}")
+
+
+def parse_delete_queue(reply: Reply) -> Dict[str, Any]:
+    data = check(reply)
+    return data if isinstance(data, dict) else {"deleted": True}
+
+
+# ---------------------------------------------------------------- push
+
+
+def push(body: bytes, queue: str, partition: str) -> Request:
+    # Retrying a push is safe: the transactionIds make a repeat a "duplicate".
+    return Request("POST", f"{API}/push", body, affinity_key=f"{queue}:{partition}:")
+
+
+def parse_push(reply: Reply, txids: Sequence[str]) -> List[PushResult]:
+    """Per-item results in request order: ``transactionId``, ``status``, ``messageId``, ``error``."""
+    data = check(reply)
+    if not isinstance(data, list):
+        raise _http_error(reply, "unexpected push reply (expected a list)", data)
+    results: List[PushResult] = []
+    for i, item in enumerate(data):
+        if not isinstance(item, dict):
+            item = {}
+        txid = item.get("transaction_id") or item.get("transactionId")
+        if not txid and i < len(txids):
+            txid = txids[i]
+        r: PushResult = {
+            "transactionId": str(txid or ""),
+            "status": str(item.get("status") or "failed"),
+            "messageId": item.get("message_id") or item.get("messageId"),
+        }
+        if item.get("error"):
+            r["error"] = str(item["error"])
+        elif r["status"] == "failed":
+            r["error"] = "push failed"
+        results.append(r)
+    return results
+
+
+# ---------------------------------------------------------------- pop
+
+
+def pop(spec: PopSpec, generation: str) -> Request:
+    params: List[Tuple[str, Any]] = [("batch", spec.batch), ("wait", spec.wait)]
+    if spec.wait:
+        params.append(("timeout", spec.timeout_millis))
+    if spec.group is not None:
+        params.append(("consumerGroup", spec.group))
+    if spec.auto_ack:
+        params.append(("autoAck", True))
+    if spec.subscription_mode is not None:
+        params.append(("subscriptionMode", spec.subscription_mode))
+    if spec.subscription_from is not None:
+        params.append(("subscriptionFrom", spec.subscription_from))
+    group = spec.group or QUEUE_MODE
+    if spec.queue is None:
+        if spec.namespace is None and spec.task is None:
+            raise QueenValidationError("pop needs a queue name, or a namespace and/or task")
+        if generation == GEN_015:
+            raise QueenServerFeatureError(
+                "namespace/task pop", GEN_015,
+                "the route GET /api/v1/pop was removed; pop each queue by name instead",
+            )
+        params += [("namespace", spec.namespace), ("task", spec.task)]
+        path = f"{API}/pop"
+        key = f"{spec.namespace or ''}:{spec.task or ''}:{group}"
+    else:
+        path = f"{API}/pop/queue/{check_name('queue name', spec.queue)}"
+        if spec.partition is not None:
+            path += f"/partition/{check_name('partition name', spec.partition)}"
+        key = f"{spec.queue}:{spec.partition or ''}:{group}"
+    # Long polls hold the request open: give the HTTP call the server timeout + 5 s.
+    timeout = spec.timeout_millis / 1000.0 + 5.0 if spec.wait else None
+    return Request("GET", path + _query(params), None, key, timeout, idempotent=False)
+
+
+def parse_pop(
+    reply: Reply,
+    generation: str,
+    trace_factory: Optional[Callable[[Dict[str, Any]], Any]] = None,
+) -> List[Message]:
+    if reply.status == 404 and (not reply.body or _is_html(reply.body)):
+        raise QueenServerFeatureError("this pop route", generation, "the server answered 404")
+    if reply.status == 204:  # 0.15 pop maintenance; any body on a 204 is meaningless
+        return []
+    try:
+        messages, error = _core.parse_pop(reply.body, trace_factory)
+    except (TypeError, ValueError) as e:
+        raise _http_error(reply, f"unreadable pop reply: {e}", reply.body) from None
+    if error:
+        raise _http_error(reply, error, reply.body)
+    if reply.status >= 400:
+        raise _http_error(reply, f"HTTP {reply.status}", reply.body)
+    return cast(List[Message], messages)
+
+
+# ---------------------------------------------------------------- ack
+
+ACK_STATUSES = {"completed", "failed", "success", "dlq", "retry"}
+
+
+def ack_status(status: Any, generation: str) -> str:
+    """User status (True/False/str) -> the wire status for this generation."""
+    if status is True:
+        return "completed"
+    if status is False:
+        return "failed"
+    if not isinstance(status, str) or status not in ACK_STATUSES:
+        raise QueenValidationError(
+            f"ack status must be True, False or one of {sorted(ACK_STATUSES)}, got {status!r}"
+        )
+    if status == "success":
+        return "completed"
+    if status in ("dlq", "retry") and generation == GEN_07:
+        raise QueenServerFeatureError(f"ack status {status!r}", GEN_07, "use 'failed' instead")
+    return status
+
+
+def ack_item(
+    message: Mapping[str, Any], status: str, error: Optional[str]
+) -> Dict[str, Any]:
+    """The wire form of one acknowledgement (group is added by the caller)."""
+    txid = message.get("transactionId") if isinstance(message, Mapping) else None
+    pid = message.get("partitionId") if isinstance(message, Mapping) else None
+    if not isinstance(txid, str) or not txid or not isinstance(pid, str) or not pid:
+        raise QueenValidationError(
+            "ack needs messages as returned by pop/consume (with transactionId and partitionId)"
+        )
+    item: Dict[str, Any] = {"transactionId": txid, "partitionId": pid, "status": status}
+    lease = message.get("leaseId")
+    if isinstance(lease, str) and lease:
+        item["leaseId"] = lease
+    if error is not None:
+        item["error"] = str(error)
+    return item
+
+
+def ack_single(item: Mapping[str, Any], group: Optional[str]) -> Request:
+    body = dict(item)
+    if group is not None:
+        body["consumerGroup"] = group
+    return Request("POST", f"{API}/ack", _dumps(body), idempotent=False)
+
+
+def ack_batch(items: Sequence[Mapping[str, Any]], group: Optional[str]) -> Request:
+    if not items:
+        # 0.15.1 never answers an empty batch: the connection hangs.
+        raise QueenValidationError("an ack batch must not be empty")
+    body: Dict[str, Any] = {"acknowledgments": list(items)}
+    if group is not None:
+        body["consumerGroup"] = group
+    return Request("POST", f"{API}/ack/batch", _dumps(body), idempotent=False)
+
+
+def _ack_result(item: Mapping[str, Any], success: bool, status: str,
+                error: Optional[str], dlq: Optional[bool]) -> AckResult:
+    return {
+        "transactionId": item["transactionId"], "partitionId": item["partitionId"],
+        "success": success, "status": status, "error": error, "dlq": dlq,
+    }
+
+
+def _ack_015(item: Mapping[str, Any], r: Mapping[str, Any]) -> AckResult:
+    ok = bool(r.get("success"))
+    dlq = r.get("dlq")
+    sent = item["status"]
+    if not ok:
+        status = sent
+    elif dlq:
+        status = "failed_dlq"
+    elif sent == "failed":
+        status = "failed_retry"
+    else:
+        status = sent
+    err = r.get("error")
+    if not ok and not err:
+        err = "acknowledgement rejected"
+    return _ack_result(item, ok, status, err, bool(dlq) if dlq is not None else None)
+
+
+def parse_ack(reply: Reply, items: Sequence[Mapping[str, Any]], batch: bool) -> List[AckResult]:
+    """Per-item outcomes in request order. A rejected item is a result with
+    ``success: False``; only request-level errors raise."""
+    if reply.status == 404 and (not reply.body or _is_html(reply.body)):
+        raise _http_error(reply, "no such route on this server (404)", reply.body)
+    data = _decode(reply)
+    if isinstance(data, list):  # 0.15: always an array of per-item results
+        out = []
+        for i, item in enumerate(items):
+            r = data[i] if i < len(data) and isinstance(data[i], dict) else {}
+            out.append(_ack_015(item, r))
+        return out
+    if not isinstance(data, dict):
+        raise _http_error(reply, "unexpected ack reply", data)
+    err = data.get("error")
+    if not batch:
+        # 0.7 single ack: {transactionId, status, ...} or {"error": "Failed to acknowledge ..."}
+        item = items[0]
+        if err:
+            text = str(err)
+            if text.startswith("Failed to acknowledge"):
+                return [_ack_result(item, False, item["status"], text, None)]
+            raise _http_error(reply, text, data)
+        status = str(data.get("status") or item["status"])
+        return [_ack_result(item, True, status, None, status == "failed_dlq")]
+    if err:
+        raise _http_error(reply, str(err), data)
+    results = data.get("results")
+    if not isinstance(results, list):
+        raise _http_error(reply, "unexpected batch ack reply", data)
+    out = []
+    for i, item in enumerate(items):
+        r = results[i] if i < len(results) and isinstance(results[i], dict) else {}
+        ok = bool(r.get("success"))
+        status = str(r.get("message") or item["status"]) if ok else item["status"]
+        error = None if ok else str(r.get("error") or r.get("message") or "acknowledgement rejected")
+        out.append(_ack_result(item, ok, status, error, status == "failed_dlq" if ok else None))
+    return out
+
+
+# ---------------------------------------------------------------- leases
+
+
+def renew(lease_id: str, seconds: Optional[int] = None) -> Request:
+    # Always a real JSON body: an empty body is rejected by both generations.
+    body = _dumps({"seconds": seconds} if seconds is not None else {})
+    return Request("POST", f"{API}/lease/{check_name('lease id', lease_id)}/extend", body)
+
+
+def parse_renew(reply: Reply, lease_id: str) -> RenewResult:
+    if reply.status == 404 and (not reply.body or _is_html(reply.body)):
+        raise _http_error(reply, "no such route on this server (404)", reply.body)
+    data = _decode(reply)
+    if isinstance(data, list):  # 0.15
+        r = data[0] if data and isinstance(data[0], dict) else {}
+        ok = bool(r.get("success"))
+        return {"leaseId": lease_id, "success": ok, "expiresAt": r.get("expiresAt"),
+                "error": None if ok else str(r.get("error") or "lease not extended")}
+    if isinstance(data, dict):  # 0.7
+        if data.get("error"):
+            return {"leaseId": lease_id, "success": False, "expiresAt": None,
+                    "error": str(data["error"])}
+        return {"leaseId": lease_id, "success": bool(data.get("extended", True)),
+                "expiresAt": None, "error": None}
+    raise _http_error(reply, "unexpected lease extend reply", data)
+
+
+# ---------------------------------------------------------------- transactions
+
+
+def tx_ack_op(item: Mapping[str, Any], group: Optional[str]) -> bytes:
+    op = {"type": "ack", **item}
+    if group is not None:
+        op["consumerGroup"] = group
+    return _dumps(op)
+
+
+def tx_push_op(fragments: Sequence[bytes]) -> bytes:
+    return b'{"type":"push","items":[' + b",".join(fragments) + b"]}"
+
+
+def transaction(ops: Sequence[bytes]) -> Request:
+    if not ops:
+        raise QueenValidationError("a transaction needs at least one ack or push")
+    body = b'{"operations":[' + b",".join(ops) + b"]}"
+    return Request("POST", f"{API}/transaction", body, idempotent=False)
+
+
+def parse_transaction(reply: Reply) -> Dict[str, Any]:
+    """``{'success', 'transactionId', 'results'}`` (push results flattened, one per item);
+    raises ``QueenHTTPError`` when the server rolled the transaction back."""
+    if reply.status == 404 and (not reply.body or _is_html(reply.body)):
+        raise _http_error(reply, "no such route on this server (404)", reply.body)
+    data = _decode(reply)
+    if not isinstance(data, dict):
+        raise _http_error(reply, "unexpected transaction reply", data)
+    raw = data.get("results")
+    if not isinstance(raw, list):
+        raw = []
+    results: List[Dict[str, Any]] = []
+    for r in raw:
+        if not isinstance(r, dict):
+            continue
+        if r.get("type") == "push" and isinstance(r.get("results"), list):  # 0.7 nesting
+            for p in r["results"]:
+                results.append({"type": "push", "success": p.get("status") != "failed",
+                                "transactionId": p.get("transactionId"),
+                                "messageId": p.get("messageId"), "status": p.get("status")})
+        else:
+            results.append(dict(r))
+    if data.get("success") is not True or data.get("error"):
+        text = data.get("error")
+        if not text:
+            bad = [r for r in results if r.get("success") is False]
+            detail = "; ".join(
+                f"{r.get('type')}: {r.get('error') or r.get('message')}" for r in bad
+            )
+            text = f"transaction rolled back ({detail or 'no detail'})"
+        raise _http_error(reply, str(text), data)
+    return {"success": True, "transactionId": data.get("transactionId"), "results": results}
+
+
+# ---------------------------------------------------------------- DLQ
+
+
+def dlq(
+    queue: str, group: Optional[str], partition: Optional[str],
+    limit: int, offset: int, from_: Optional[str], to: Optional[str], generation: str,
+) -> Request:
+    params: List[Tuple[str, Any]] = [("queue", check_name("queue name", queue))]
+    if group is not None:
+        params.append(("consumerGroup", group))
+    if generation == GEN_015:
+        # 0.15 ignores partition/from/to, applies no limit and answers any offset > 0
+        # with null: fetch everything once, page and filter client-side.
+        return Request("GET", f"{API}/dlq" + _query(params))
+    params += [("partition", partition), ("from", from_), ("to", to),
+               ("limit", limit), ("offset", offset)]
+    return Request("GET", f"{API}/dlq" + _query(params))
+
+
+def parse_time(value: Any) -> Optional[datetime]:
+    """Lenient ISO-8601 / PostgreSQL timestamp parsing; naive means UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace(" ", "T", 1)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    m = re.match(r"(.*T.*\d)([+-]\d\d)$", text)  # "+00" -> "+00:00"
+    if m:
+        text = m.group(1) + m.group(2) + ":00"
+    m = re.match(r"(.*\.\d{6})\d+(.*)$", text)  # more than 6 fraction digits
+    if m:
+        text = m.group(1) + m.group(2)
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def _dlq_entry(m: Dict[str, Any]) -> Dict[str, Any]:
+    m.setdefault("queue", m.get("queueName"))
+    m.setdefault("partition", m.get("partitionName"))
+    m.setdefault("dlqTimestamp", m.get("movedToDlqAt") or m.get("failedAt"))
+    return m
+
+
+def parse_dlq(
+    reply: Reply, generation: str, partition: Optional[str], limit: int, offset: int,
+    from_: Optional[str], to: Optional[str],
+) -> Dict[str, Any]:
+    """``{'messages', 'total', 'limit', 'offset'}`` on both generations. Entries get
+    ``queue``, ``partition`` and ``dlqTimestamp`` aliases."""
+    data = check(reply)
+    if data is None or (isinstance(data, dict) and "messages" not in data):
+        data = {"messages": []}  # 0.15 {"success": true, "value": null}
+    if not isinstance(data, dict) or not isinstance(data.get("messages") or [], list):
+        raise _http_error(reply, "unexpected DLQ reply", data)
+    messages = [_dlq_entry(m) for m in (data.get("messages") or []) if isinstance(m, dict)]
+    if generation != GEN_015 and "total" in data:
+        return {"messages": messages, "total": data["total"],
+                "limit": data.get("limit", limit), "offset": data.get("offset", offset)}
+    lo, hi = parse_time(from_), parse_time(to)
+    kept = []
+    for m in messages:
+        if partition is not None and m.get("partition") != partition:
+            continue
+        at = parse_time(m.get("dlqTimestamp"))
+        if at is not None and ((lo and at < lo) or (hi and at > hi)):
+            continue
+        kept.append(m)
+    return {"messages": kept[offset:offset + limit], "total": len(kept),
+            "limit": limit, "offset": offset}
+
+
+# ---------------------------------------------------------------- traces
+
+
+def trace(message: Mapping[str, Any], event: Mapping[str, Any]) -> Request:
+    names = event.get("traceName", event.get("traceNames"))
+    if isinstance(names, str):
+        names = [names]
+    elif names is not None:
+        if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+            raise QueenValidationError("traceName must be a str or a list of str")
+        names = [n for n in names if n]
+    body: Dict[str, Any] = {
+        "transactionId": message.get("transactionId"),
+        "partitionId": message.get("partitionId"),
+    }
+    group = message.get("consumerGroup")
+    if group:
+        body["consumerGroup"] = group
+    if names:
+        body["traceNames"] = names
+    body["eventType"] = str(event.get("eventType") or "info")
+    body["data"] = event.get("data", {})
+    if not body["transactionId"] or not body["partitionId"]:
+        raise QueenValidationError("trace needs a message with transactionId and partitionId")
+    return Request("POST", f"{API}/traces", _dumps(body))
+
+
+def parse_trace(reply: Reply) -> Dict[str, Any]:
+    data = check(reply)
+    out: Dict[str, Any] = {"success": True}
+    if isinstance(data, dict) and data.get("traceId"):
+        out["traceId"] = data["traceId"]
+    return out
+
+
+# ---------------------------------------------------------------- consumer groups
+
+
+def delete_consumer_group(group: str, delete_metadata: bool) -> Request:
+    path = f"{API}/consumer-groups/{check_name('consumer group', group)}"
+    return Request("DELETE", path + _query([("deleteMetadata", bool(delete_metadata))]))
+
+
+def update_subscription(group: str, timestamp: str) -> Request:
+    path = f"{API}/consumer-groups/{check_name('consumer group', group)}/subscription"
+    return Request("POST", path, _dumps({"subscriptionTimestamp": timestamp}))
+
+
+def parse_group_admin(reply: Reply) -> Dict[str, Any]:
+    data = check(reply)
+    return data if isinstance(data, dict) else {"success": True}
