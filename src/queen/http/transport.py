@@ -121,11 +121,7 @@ class _AiohttpBackend:
             async with session.request(
                 method, URL(url, encoded=True), data=body, timeout=self._timeout(timeout)
             ) as resp:
-                data = await resp.read()
-                if resp.status == 204:
-                    # Queen 0.15 may put a body on a 204: never reuse that socket.
-                    resp.close()
-                return resp.status, data
+                return resp.status, await resp.read()
         except aiohttp.ConnectionTimeoutError as exc:
             raise _Failure(_CONNECT_TIMEOUT, exc) from exc
         except aiohttp.ClientConnectorError as exc:
@@ -135,6 +131,8 @@ class _AiohttpBackend:
         except aiohttp.InvalidURL as exc:
             raise QueenValidationError(f"invalid request URL {url!r}: {exc}") from exc
         except (aiohttp.ClientError, OSError) as exc:
+            # Includes unparsable answers (e.g. Queen 0.15's 204 with a body): that
+            # connection is discarded by aiohttp, and the request retried on a new one.
             raise _Failure(_DROPPED, exc) from exc
 
     async def aclose(self) -> None:
