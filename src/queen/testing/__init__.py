@@ -1,0 +1,155 @@
+"""Embedded Queen-compatible server for tests and demos.
+
+    from queen.testing import start_server
+    with start_server(compat="0.15") as srv:      # background thread, own event loop
+        print(srv.url)                            # http://127.0.0.1:<port>
+
+    async with serve(compat="0.7") as srv:        # inside a running event loop
+        ...
+
+Pass ``clock=FakeClock()`` to control time (leases, delays, window buffers) and call
+``srv.advance(seconds)``.  Heavy imports (aiohttp) happen only when a server starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional
+
+from .broker import Broker, FakeClock
+
+if TYPE_CHECKING:  # pragma: no cover
+    from aiohttp import web
+
+__all__ = ["Broker", "FakeClock", "ServerHandle", "start_server", "serve", "make_app"]
+
+
+def make_app(broker: Broker, compat: str = "0.7") -> web.Application:
+    from .app import make_app as _make_app
+
+    return _make_app(broker, compat)
+
+
+class ServerHandle:
+    """A running server: ``url``, ``compat``, ``broker`` (None for a remote server),
+    ``clock`` (the FakeClock when one was given), ``close()``, ``advance(seconds)``."""
+
+    def __init__(self, url: str, compat: str, broker: Optional[Broker] = None,
+                 clock: Optional[FakeClock] = None) -> None:
+        self.url = url
+        self.compat = compat
+        self.broker = broker
+        self.clock = clock
+        self._closer: Optional[Callable[[], None]] = None
+        self._waker: Optional[Callable[[], None]] = None
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake clock forward and let waiting long polls re-check."""
+        if self.clock is None:
+            raise RuntimeError("advance() needs a server started with clock=FakeClock()")
+        self.clock.advance(seconds)
+        if self._waker is not None:
+            self._waker()
+
+    def close(self) -> None:
+        closer, self._closer = self._closer, None
+        if closer is not None:
+            closer()
+
+    def __enter__(self) -> ServerHandle:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ServerHandle(url={self.url!r}, compat={self.compat!r})"
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+
+        return uvloop.new_event_loop()  # type: ignore[no-any-return]
+    except ImportError:
+        return asyncio.new_event_loop()
+
+
+async def _start(compat: str, host: str, port: int, broker: Broker) -> Any:
+    from aiohttp import web
+
+    from .app import SERVER_KEY
+    from .app import make_app as _make_app
+
+    app = _make_app(broker, compat)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5,
+                           handler_cancellation=True)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    real_port = runner.addresses[0][1]
+    return runner, real_port, app[SERVER_KEY]
+
+
+def _url(host: str, port: int) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def start_server(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
+                 clock: Optional[Any] = None, broker: Optional[Broker] = None) -> ServerHandle:
+    """Run an embedded server in a background thread with its own event loop."""
+    broker = broker or Broker(compat, clock)
+    loop = _new_loop()
+    ready = threading.Event()
+    box: dict = {}
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            box["started"] = loop.run_until_complete(_start(compat, host, port, broker))
+        except BaseException as exc:  # surfaced to the caller below
+            box["error"] = exc
+            ready.set()
+            return
+        ready.set()
+        loop.run_forever()
+        runner = box["started"][0]
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+
+    thread = threading.Thread(target=run, name=f"queen-embedded-{compat}", daemon=True)
+    thread.start()
+    ready.wait()
+    if "error" in box:
+        thread.join()
+        raise box["error"]
+    runner, real_port, server = box["started"]
+    handle = ServerHandle(_url(host, real_port), compat, broker,
+                          clock if isinstance(clock, FakeClock) else None)
+
+    def close() -> None:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+
+    handle._closer = close
+    handle._waker = lambda: loop.call_soon_threadsafe(server.wake_all)
+    return handle
+
+
+@asynccontextmanager
+async def serve(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
+                clock: Optional[Any] = None,
+                broker: Optional[Broker] = None) -> AsyncIterator[ServerHandle]:
+    """Run an embedded server inside the current event loop."""
+    broker = broker or Broker(compat, clock)
+    runner, real_port, server = await _start(compat, host, port, broker)
+    handle = ServerHandle(_url(host, real_port), compat, broker,
+                          clock if isinstance(clock, FakeClock) else None)
+    handle._waker = server.wake_all
+    try:
+        yield handle
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,1288 @@
+"""In-memory Queen broker: the state model and rules of a real Queen server.
+
+Pure logic, no I/O, an injectable clock (a callable returning epoch seconds).
+``compat`` ("0.7" or "0.15") selects the rules where the two server generations
+differ; the HTTP shapes live in ``app.py``.
+
+Model (see queen-http-api.md section 3): queues own partitions; a partition is an
+append-only list of messages; every (partition, group) pair has a ``GroupState``
+with a cursor (sequence number of the last consumed message), a lease and the
+retry counter.  Acks move cursors; nothing is ever removed by consumption.
+
+Read API for other modules (the 0.7 stream windows use it):
+
+* ``queue_names() -> list[str]``
+* ``queue_exists(name) -> bool``
+* ``iter_messages(queue) -> Iterable[(partition_name, message_id, created_at_seconds, data)]``
+  in push order (per partition order is kept; partitions are interleaved by push time)
+* ``now() -> float``: the broker clock (strictly increasing)
+* ``add_push_listener(callback)``: ``callback(queue_name)`` runs synchronously after
+  every successful push (plain push and transaction push)
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import random
+import re
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+QUEUE_MODE = "__QUEUE_MODE__"
+Clock = Callable[[], float]
+
+# Option name -> default, in the order the real server stores them.
+DEFAULT_OPTIONS: Dict[str, Any] = {
+    "leaseTime": 300,
+    "retryLimit": 3,
+    "retryDelay": 1000,
+    "maxSize": 0,
+    "ttl": 3600,
+    "priority": 0,
+    "delayedProcessing": 0,
+    "windowBuffer": 0,
+    "retentionSeconds": 0,
+    "completedRetentionSeconds": 0,
+    "retentionEnabled": False,
+    "encryptionEnabled": False,
+    "maxWaitTimeSeconds": 0,
+    "deadLetterQueue": False,
+    "dlqAfterMaxRetries": False,
+}
+_BOOL_OPTIONS = {k for k, v in DEFAULT_OPTIONS.items() if isinstance(v, bool)}
+
+try:  # shared id helper when the compiled/pure core provides it
+    from queen._core import uuid7 as _core_uuid7  # type: ignore[attr-defined]
+except Exception:  # pragma: no cover - depends on the other helper's progress
+    _core_uuid7 = None
+
+_rand = random.Random()
+_last_ms = 0
+_counter = 0
+
+
+def _local_uuid7() -> str:
+    """RFC 9562 UUIDv7; a 12-bit counter keeps ids monotonic within one ms."""
+    global _last_ms, _counter
+    ms = time.time_ns() // 1_000_000
+    if ms <= _last_ms:
+        _counter += 1
+        if _counter > 0xFFF:
+            _last_ms += 1
+            _counter = 0
+        ms = _last_ms
+    else:
+        _last_ms = ms
+        _counter = _rand.getrandbits(8)
+    value = (ms << 80) | (0x7 << 76) | (_counter << 64) | (0b10 << 62) | _rand.getrandbits(62)
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+uuid7: Callable[[], str] = _core_uuid7 or _local_uuid7
+
+
+def uuid4() -> str:
+    return str(uuid.UUID(int=_rand.getrandbits(128), version=4))
+
+
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def is_uuid(value: Any) -> bool:
+    return isinstance(value, str) and _UUID_RE.match(value) is not None
+
+
+_TS_RE = re.compile(
+    r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*"
+    r"(Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
+)
+
+
+def parse_ts(text: Any) -> Optional[float]:
+    """ISO-8601 or PostgreSQL text timestamp -> epoch seconds (None if unparsable)."""
+    if not isinstance(text, str):
+        return None
+    m = _TS_RE.match(text)
+    if not m:
+        return None
+    y, mo, d, hh, mi, ss, frac, tz = m.groups()
+    try:
+        dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0),
+                      tzinfo=timezone.utc)
+    except ValueError:
+        return None
+    value = dt.timestamp() + (float("0." + frac) if frac else 0.0)
+    if tz and tz != "Z":
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        offset = int(digits[:2]) * 3600 + (int(digits[2:4]) * 60 if len(digits) > 2 else 0)
+        value -= sign * offset
+    return value
+
+
+class FakeClock:
+    """A manual clock for tests: ``clock()`` returns the current fake time."""
+
+    def __init__(self, start: Optional[float] = None) -> None:
+        self.t = time.time() if start is None else start
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
+
+
+class BrokerError(Exception):
+    """A request the broker refuses as a whole (text is the server's error)."""
+
+
+# --------------------------------------------------------------------------- model
+
+
+class Message:
+    __slots__ = ("seq", "gseq", "id", "txid", "data", "trace_id", "created", "producer_sub")
+
+    def __init__(self, seq: int, gseq: int, mid: str, txid: str, data: Any,
+                 trace_id: Optional[str], created: float) -> None:
+        self.seq = seq
+        self.gseq = gseq
+        self.id = mid
+        self.txid = txid
+        self.data = data
+        self.trace_id = trace_id
+        self.created = created
+        self.producer_sub: Optional[str] = None
+
+
+class GroupState:
+    """Consumer state of one group on one partition."""
+
+    __slots__ = ("cursor", "lease_id", "lease_expires", "batch_size", "acked", "retries",
+                 "last_consumed_at", "total_consumed", "batch_last")
+
+    def __init__(self, cursor: int) -> None:
+        self.cursor = cursor          # seq of the last consumed message (0 = none)
+        self.lease_id: Optional[str] = None
+        self.lease_expires = 0.0
+        self.batch_size = 0
+        self.acked = 0
+        self.retries = 0
+        self.last_consumed_at: Optional[float] = None
+        self.total_consumed = 0
+        self.batch_last = 0           # seq of the last message of the leased batch
+
+    def leased(self, now: float) -> bool:
+        return self.lease_id is not None and self.lease_expires > now
+
+    def release(self) -> None:
+        self.lease_id = None
+        self.lease_expires = 0.0
+
+
+class Partition:
+    __slots__ = ("id", "name", "queue", "created", "messages", "seqs", "by_txid", "next_seq",
+                 "states")
+
+    def __init__(self, pid: str, name: str, queue: Queue, created: float) -> None:
+        self.id = pid
+        self.name = name
+        self.queue = queue
+        self.created = created
+        self.messages: List[Message] = []
+        self.seqs: List[int] = []
+        self.by_txid: Dict[str, Message] = {}
+        self.next_seq = 1
+        self.states: Dict[str, GroupState] = {}
+
+    def after(self, cursor: int) -> int:
+        """Index of the first message with seq > cursor."""
+        return bisect.bisect_right(self.seqs, cursor)
+
+    def has_after(self, cursor: int) -> bool:
+        return bool(self.seqs) and self.seqs[-1] > cursor
+
+    def newest_created(self) -> Optional[float]:
+        return self.messages[-1].created if self.messages else None
+
+
+class Queue:
+    __slots__ = ("id", "name", "namespace", "task", "options", "created", "partitions",
+                 "bare_config")
+
+    def __init__(self, qid: str, name: str, created: float) -> None:
+        self.id = qid
+        self.name = name
+        self.namespace = ""
+        self.task = ""
+        self.options: Dict[str, Any] = dict(DEFAULT_OPTIONS)
+        self.created = created
+        self.partitions: Dict[str, Partition] = {}
+        self.bare_config = False
+
+    def opt(self, name: str) -> Any:
+        return self.options.get(name, DEFAULT_OPTIONS[name])
+
+
+class DlqEntry:
+    __slots__ = ("id", "message", "partition", "group", "error", "retry_count", "moved_at")
+
+    def __init__(self, eid: str, message: Message, partition: Partition, group: str,
+                 error: Optional[str], retry_count: int, moved_at: float) -> None:
+        self.id = eid
+        self.message = message
+        self.partition = partition
+        self.group = group
+        self.error = error
+        self.retry_count = retry_count
+        self.moved_at = moved_at
+
+
+class Trace:
+    __slots__ = ("id", "message", "partition", "group", "names", "event_type", "data", "created")
+
+    def __init__(self, tid: str, message: Message, partition: Partition, group: str,
+                 names: List[str], event_type: str, data: Any, created: float) -> None:
+        self.id = tid
+        self.message = message
+        self.partition = partition
+        self.group = group
+        self.names = names
+        self.event_type = event_type
+        self.data = data
+        self.created = created
+
+
+class Subscription:
+    __slots__ = ("mode", "start", "created")
+
+    def __init__(self, mode: str, start: Optional[float], created: float) -> None:
+        self.mode = mode              # "all" | "new" | "timestamp"
+        self.start = start            # None = from the oldest message
+        self.created = created
+
+
+class PopResult:
+    """What one pop attempt produced.  ``status``: ``ok`` (claimed, maybe empty),
+    ``none`` (no candidate), ``lease_held``, ``partition_not_found``,
+    ``window_buffer``, ``error`` (``error`` holds the text)."""
+
+    __slots__ = ("status", "lease_id", "items", "claimed", "error", "auto_ack", "group", "queue")
+
+    def __init__(self, status: str, queue: Optional[Queue] = None, group: str = QUEUE_MODE) -> None:
+        self.status = status
+        self.lease_id: Optional[str] = None
+        self.items: List[Tuple[Partition, Message]] = []
+        self.claimed: List[Partition] = []
+        self.error: Optional[str] = None
+        self.auto_ack = False
+        self.group = group
+        self.queue = queue
+
+
+class AckOutcome:
+    """Facts about one acknowledgement; ``app.py`` turns them into wire shapes."""
+
+    __slots__ = ("success", "error", "status", "dlq", "lease_released", "partition", "txid")
+
+    def __init__(self, txid: Any, partition: Optional[Partition] = None) -> None:
+        self.txid = txid
+        self.partition = partition
+        self.success = False
+        self.error: Optional[str] = None
+        self.status = "completed"     # 0.7: completed | failed_retry | failed_dlq
+        self.dlq = False
+        self.lease_released: Optional[bool] = False
+
+
+class PushOutcome:
+    __slots__ = ("status", "message", "partition", "queue", "txid", "trace_id", "error")
+
+    def __init__(self, status: str, txid: str, queue: str, trace_id: Any = None) -> None:
+        self.status = status          # queued | duplicate | failed
+        self.message: Optional[Message] = None
+        self.partition: Optional[Partition] = None
+        self.queue = queue
+        self.txid = txid
+        self.trace_id = trace_id
+        self.error: Optional[str] = None
+
+
+# --------------------------------------------------------------------------- broker
+
+
+class Broker:
+    """The whole server state.  Not thread-safe: use it from one event loop."""
+
+    def __init__(self, compat: str = "0.7", clock: Optional[Clock] = None) -> None:
+        if compat not in ("0.7", "0.15"):
+            raise ValueError("compat must be '0.7' or '0.15'")
+        self.compat = compat
+        self.v15 = compat == "0.15"
+        self.clock: Clock = clock or time.time
+        self._last = 0.0
+        self._gseq = 0
+        self.queues: Dict[str, Queue] = {}
+        self.partitions: Dict[str, Partition] = {}
+        self.leases: Dict[str, List[Tuple[Partition, str]]] = {}
+        self.subscriptions: Dict[Tuple[str, str, str], Subscription] = {}
+        self.dlq: List[DlqEntry] = []
+        self.traces: List[Trace] = []
+        self.maintenance = False
+        self.pop_maintenance = False
+        self.started = self.now()
+        self.stats = {"push": 0, "pop": 0, "ack": 0}
+        self._push_listeners: List[Callable[[str], None]] = []
+        self._change_listeners: List[Callable[[str], None]] = []
+
+    # ------------------------------------------------------------ read API / hooks
+
+    def now(self) -> float:
+        """Broker time: the clock, made strictly increasing (1 us steps)."""
+        t = self.clock()
+        if t <= self._last:
+            t = self._last + 1e-6
+        self._last = t
+        return t
+
+    def queue_names(self) -> List[str]:
+        return list(self.queues)
+
+    def queue_exists(self, name: str) -> bool:
+        return name in self.queues
+
+    def iter_messages(self, queue: str) -> Iterable[Tuple[str, str, float, Any]]:
+        q = self.queues.get(queue)
+        if q is None:
+            return []
+        rows = [(m.gseq, p.name, m) for p in q.partitions.values() for m in p.messages]
+        rows.sort(key=lambda r: r[0])
+        return [(name, m.id, m.created, m.data) for _, name, m in rows]
+
+    def add_push_listener(self, callback: Callable[[str], None]) -> None:
+        self._push_listeners.append(callback)
+
+    def add_change_listener(self, callback: Callable[[str], None]) -> None:
+        """``callback(queue_name)`` after anything that may make messages available."""
+        self._change_listeners.append(callback)
+
+    def _changed(self, queue: str) -> None:
+        for cb in self._change_listeners:
+            cb(queue)
+
+    def _pushed(self, queues: Iterable[str]) -> None:
+        for name in queues:
+            for cb in self._push_listeners:
+                cb(name)
+            self._changed(name)
+
+    # ------------------------------------------------------------ queues
+
+    def _new_queue(self, name: str) -> Queue:
+        q = Queue(uuid4(), name, self.now())
+        self.queues[name] = q
+        return q
+
+    def _partition(self, q: Queue, name: str) -> Partition:
+        p = q.partitions.get(name)
+        if p is None:
+            p = Partition(uuid4(), name, q, self.now())
+            q.partitions[name] = p
+            self.partitions[p.id] = p
+        return p
+
+    def configure(self, name: str, namespace: Any, task: Any,
+                  options: Optional[Dict[str, Any]]) -> Queue:
+        """Create or fully replace a queue's configuration.  Raises BrokerError
+        (with the server's text) for option values of the wrong type."""
+        values = dict(DEFAULT_OPTIONS)
+        if options is None and not self.v15:
+            values["maxSize"] = 10000  # 0.7 struct default when 'options' is absent
+        for key, value in (options or {}).items():
+            if key not in DEFAULT_OPTIONS:
+                continue
+            if key in _BOOL_OPTIONS:
+                if not isinstance(value, bool):
+                    raise BrokerError(self._type_error(value, "boolean"))
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise BrokerError(self._type_error(value, "integer"))
+            else:
+                value = int(value)
+            values[key] = value
+        q = self.queues.get(name) or self._new_queue(name)
+        q.options = values
+        q.namespace = namespace if isinstance(namespace, str) else ""
+        q.task = task if isinstance(task, str) else ""
+        q.bare_config = not options and not q.namespace and not q.task
+        self._partition(q, "Default")
+        self._changed(name)
+        return q
+
+    def _type_error(self, value: Any, kind: str) -> str:
+        if self.v15:
+            return (f'ERROR:  invalid input syntax for type {kind}: "{value}"\nCONTEXT:  PL/pgSQL '
+                    "function queen.configure_queue_v1(text,jsonb) line 27 at assignment\n")
+        jtype = {str: "string", list: "array", dict: "object", bool: "boolean"}.get(
+            type(value), "null" if value is None else "number")
+        want = "boolean" if kind == "boolean" else "number"
+        return f"[json.exception.type_error.302] type must be {want}, but is {jtype}"
+
+    def delete_queue(self, name: str) -> bool:
+        q = self.queues.pop(name, None)
+        if q is None:
+            return False
+        gone = set(q.partitions.values())
+        for p in gone:
+            self.partitions.pop(p.id, None)
+            for group, st in p.states.items():
+                if st.lease_id:
+                    self._forget_lease(st.lease_id, p, group)
+        self.dlq = [e for e in self.dlq if e.partition not in gone]
+        self.traces = [t for t in self.traces if t.partition not in gone]
+        self._changed(name)
+        return True
+
+    def _auto_namespace(self, name: str) -> Tuple[str, str]:
+        parts = name.split(".")
+        return parts[0], (parts[1] if len(parts) > 1 else "")
+
+    # ------------------------------------------------------------ push
+
+    def push(self, items: List[Dict[str, Any]]) -> List[PushOutcome]:
+        """Store validated items (dicts with queue, partition, payload, transactionId,
+        traceId).  One result per item, in order."""
+        now = self.now()
+        out: List[PushOutcome] = []
+        touched: Dict[str, None] = {}
+        if not self.v15:
+            blocked = self._capacity_check(items)
+        for item in items:
+            qname = item["queue"]
+            txid = item.get("transactionId") or uuid7()
+            trace_id = item.get("traceId")
+            res = PushOutcome("queued", txid, qname, trace_id)
+            out.append(res)
+            q = self.queues.get(qname)
+            if q is None:
+                if not self.v15:
+                    res.status = "failed"
+                    res.error = (f"Queue '{qname}' does not exist. Please create it using the "
+                                 "configure endpoint first.")
+                    continue
+                q = self._new_queue(qname)
+                q.namespace, q.task = self._auto_namespace(qname)
+                self._partition(q, "Default")
+            if not self.v15 and qname in blocked:
+                res.status = "failed"
+                res.error = blocked[qname]
+                continue
+            p = self._partition(q, item.get("partition") or "Default")
+            existing = p.by_txid.get(txid)
+            if existing is not None:
+                res.status = "duplicate"
+                res.message = existing
+                res.partition = p
+                continue
+            res.message = self._append(p, txid, item.get("payload"), trace_id, now)
+            res.partition = p
+            touched[qname] = None
+        self.stats["push"] += len(items)
+        self._pushed(touched)
+        return out
+
+    def _append(self, p: Partition, txid: str, data: Any, trace_id: Optional[str],
+                created: float) -> Message:
+        self._gseq += 1
+        last = p.messages[-1].created if p.messages else 0.0
+        m = Message(p.next_seq, self._gseq, uuid7(), txid, data, trace_id, max(created, last))
+        p.next_seq += 1
+        p.messages.append(m)
+        p.seqs.append(m.seq)
+        p.by_txid[txid] = m
+        return m
+
+    def _capacity_check(self, items: List[Dict[str, Any]]) -> Dict[str, str]:
+        """0.7 maxSize: a queue whose batch would overflow fails as a whole."""
+        counts: Dict[str, int] = {}
+        for item in items:
+            counts[item["queue"]] = counts.get(item["queue"], 0) + 1
+        blocked: Dict[str, str] = {}
+        for name, n in counts.items():
+            q = self.queues.get(name)
+            if q is None or q.opt("maxSize") <= 0:
+                continue
+            depth = 0
+            for p in q.partitions.values():
+                st = p.states.get(QUEUE_MODE)
+                depth += len(p.messages) - (p.after(st.cursor) if st else 0)
+            if depth + n > q.opt("maxSize"):
+                blocked[name] = (f"Queue '{name}' would exceed max capacity ({q.opt('maxSize')}). "
+                                 f"Current: {depth}, Batch: {n}")
+        return blocked
+
+    # ------------------------------------------------------------ pop
+
+    def _lease_seconds(self, q: Queue) -> float:
+        lease = q.opt("leaseTime")
+        if self.v15 and lease <= 0:
+            return 60.0
+        return float(lease)
+
+    def _buffered(self, q: Queue, p: Partition, now: float) -> bool:
+        """windowBuffer: the partition stays hidden until its newest message is W s old."""
+        w = q.opt("windowBuffer")
+        if w <= 0 or not p.messages:
+            return False
+        return p.messages[-1].created > now - w
+
+    def _initial_cursor(self, p: Partition, group: str, route_partition: Optional[str],
+                        sub_mode: Optional[str], sub_from: Optional[str], now: float) -> int:
+        if group == QUEUE_MODE:
+            return 0
+        qname = p.queue.name
+        rec = self.subscriptions.get((group, qname, p.name)) or self.subscriptions.get(
+            (group, qname, ""))
+        if rec is None:
+            mode, start = "all", None
+            ts = parse_ts(sub_from) if sub_from not in (None, "", "now") else None
+            new_modes = ("new", "new-only") if not self.v15 else ("new",)
+            if ts is not None:
+                mode, start = "timestamp", ts
+            elif sub_mode in new_modes or sub_from == "now":
+                mode, start = "new", now
+            if mode != "all" or not self.v15:
+                key = (group, qname, route_partition or "")
+                rec = self.subscriptions[key] = Subscription(mode, start, now)
+        if rec is None or rec.start is None or (not self.v15 and rec.mode == "all"):
+            return 0
+        idx = bisect.bisect_left([m.created for m in p.messages], rec.start)
+        return p.messages[idx - 1].seq if idx > 0 else 0
+
+    def _state(self, p: Partition, group: str, route_partition: Optional[str],
+               sub_mode: Optional[str], sub_from: Optional[str], now: float) -> GroupState:
+        st = p.states.get(group)
+        if st is None:
+            st = GroupState(self._initial_cursor(p, group, route_partition, sub_mode, sub_from,
+                                                 now))
+            p.states[group] = st
+        return st
+
+    def _read(self, q: Queue, p: Partition, st: GroupState, limit: int,
+              now: float) -> List[Message]:
+        start = p.after(st.cursor)
+        msgs = p.messages[start:start + limit]
+        delay = q.opt("delayedProcessing")
+        if delay > 0:
+            cut = now - delay
+            for i, m in enumerate(msgs):
+                if m.created > cut:
+                    msgs = msgs[:i]
+                    break
+        max_wait = q.opt("maxWaitTimeSeconds")
+        if max_wait > 0 and not self.v15:
+            msgs = [m for m in msgs if m.created >= now - max_wait]
+        return msgs
+
+    def _claim(self, q: Queue, p: Partition, st: GroupState, group: str, lease_id: str,
+               limit: int, auto_ack: bool, now: float) -> List[Message]:
+        msgs = self._read(q, p, st, limit, now)
+        if not msgs:
+            return msgs
+        if auto_ack:
+            st.release()
+            self._consume(st, msgs[-1].seq, now)
+            st.batch_size = len(msgs)
+            st.acked = len(msgs)
+            return msgs
+        st.lease_id = lease_id
+        st.lease_expires = now + self._lease_seconds(q)
+        st.batch_size = len(msgs)
+        st.acked = 0
+        st.batch_last = msgs[-1].seq
+        self.leases.setdefault(lease_id, []).append((p, group))
+        return msgs
+
+    def _consume(self, st: GroupState, seq: int, now: float) -> None:
+        if seq > st.cursor:
+            st.total_consumed += 1
+        st.cursor = seq
+        st.last_consumed_at = now
+
+    def _order(self, parts: List[Tuple[Partition, Optional[GroupState]]]) -> None:
+        if self.v15:
+            return  # 0.15: no defined order; partition creation order is as good as any
+        # 0.7: never consumed first, then least recently consumed, ties: newest message first
+        parts.sort(key=lambda ps: (
+            ps[1] is not None and ps[1].last_consumed_at is not None,
+            (ps[1].last_consumed_at or 0.0) if ps[1] is not None else 0.0,
+            -(ps[0].messages[-1].gseq if ps[0].messages else 0)))
+
+    def pop(self, queue: str, partition: Optional[str] = None, group: Optional[str] = None,
+            batch: int = 1, auto_ack: bool = False, sub_mode: Optional[str] = None,
+            sub_from: Optional[str] = None, partitions: int = 1) -> PopResult:
+        """One pop attempt on the queue route (``partition`` None) or the partition route."""
+        g = group or QUEUE_MODE
+        now = self.now()
+        q = self.queues.get(queue)
+        if partition is not None:
+            return self._pop_partition(q, partition, g, batch, auto_ack, sub_mode, sub_from, now)
+        if q is None:
+            return PopResult("none", None, g)
+        if batch < 0:
+            return self._negative_batch(q, g)
+        if batch == 0:
+            return PopResult("none", q, g)
+        cands: List[Tuple[Partition, Optional[GroupState]]] = []
+        for p in q.partitions.values():
+            st = p.states.get(g)
+            if st is not None:
+                if st.leased(now) or not p.has_after(st.cursor):
+                    continue
+            elif not p.messages:
+                continue
+            if self._buffered(q, p, now):
+                continue
+            cands.append((p, st))
+        if not cands:
+            return PopResult("none", q, g)
+        self._order(cands)
+        res = PopResult("ok", q, g)
+        res.auto_ack = auto_ack
+        lease_id = uuid7()
+        if self.v15:
+            remaining = batch
+            for p, _ in cands[:max(1, partitions)]:
+                st = self._state(p, g, None, sub_mode, sub_from, now)
+                msgs = self._claim(q, p, st, g, lease_id, remaining, auto_ack, now)
+                res.claimed.append(p)
+                res.items.extend((p, m) for m in msgs)
+                remaining -= len(msgs)
+                if remaining <= 0:
+                    break
+        else:
+            if self._lease_seconds(q) <= 0:
+                return PopResult("none", q, g)
+            for p, _ in cands[:100]:
+                st = self._state(p, g, None, sub_mode, sub_from, now)
+                msgs = self._claim(q, p, st, g, lease_id, batch, auto_ack, now)
+                if msgs:
+                    res.claimed.append(p)
+                    res.items.extend((p, m) for m in msgs)
+                    break
+            if not res.items:
+                return PopResult("none", q, g)
+        res.lease_id = lease_id if res.items and not auto_ack else None
+        self.stats["pop"] += len(res.items)
+        return res
+
+    def _negative_batch(self, q: Optional[Queue], g: str) -> PopResult:
+        if not self.v15:
+            return PopResult("none", q, g)
+        res = PopResult("error", q, g)
+        res.error = "ERROR:  LIMIT must not be negative"
+        return res
+
+    def _pop_partition(self, q: Optional[Queue], name: str, g: str, batch: int, auto_ack: bool,
+                       sub_mode: Optional[str], sub_from: Optional[str], now: float) -> PopResult:
+        p = q.partitions.get(name) if q is not None else None
+        if q is None or p is None:
+            return PopResult("partition_not_found", q, g)
+        if batch < 0:
+            return self._negative_batch(q, g)
+        st = p.states.get(g)
+        if st is not None and st.leased(now):
+            return PopResult("lease_held", q, g)
+        if self._buffered(q, p, now):
+            return PopResult("window_buffer", q, g)
+        if not self.v15 and (batch == 0 or self._lease_seconds(q) <= 0):
+            return PopResult("none", q, g)
+        st = self._state(p, g, name, sub_mode, sub_from, now)
+        res = PopResult("ok", q, g)
+        res.auto_ack = auto_ack
+        lease_id = uuid7()
+        msgs = self._claim(q, p, st, g, lease_id, batch, auto_ack, now) if batch > 0 else []
+        res.claimed.append(p)
+        res.items = [(p, m) for m in msgs]
+        res.lease_id = lease_id if not auto_ack else None
+        if not msgs:
+            res.lease_id = lease_id if self.v15 else None  # 0.15 reports the empty claim
+            if not self.v15:
+                res.status = "none"
+        self.stats["pop"] += len(msgs)
+        return res
+
+    def pop_namespace(self, namespace: Optional[str], task: Optional[str],
+                      group: Optional[str] = None, batch: int = 1,
+                      auto_ack: bool = False) -> PopResult:
+        """0.7 ``GET /api/v1/pop?namespace=&task=``: first matching partition wins."""
+        g = group or QUEUE_MODE
+        now = self.now()
+        tried = 0
+        for q in list(self.queues.values()):
+            if namespace is not None and q.namespace != namespace:
+                continue
+            if task is not None and q.task != task:
+                continue
+            for p in list(q.partitions.values()):
+                if self._buffered(q, p, now):
+                    continue
+                tried += 1
+                if tried > 10:
+                    return PopResult("none", None, g)
+                res = self._pop_partition(q, p.name, g, batch, auto_ack, None, None, now)
+                if res.items:
+                    return res
+        return PopResult("none", None, g)
+
+    def next_due(self, queue: Optional[str]) -> Optional[float]:
+        """Earliest broker time at which a lease expiry, a delayed message or a
+        window buffer may make messages of ``queue`` (None: any queue) available."""
+        due: Optional[float] = None
+        now = self.clock()
+        queues = self.queues.values() if queue is None else [
+            q for q in (self.queues.get(queue),) if q is not None]
+        for q in queues:
+            delay = q.opt("delayedProcessing")
+            w = q.opt("windowBuffer")
+            for p in q.partitions.values():
+                if not p.messages:
+                    continue
+                times: List[float] = []
+                for st in p.states.values():
+                    if st.lease_id is not None and st.lease_expires > now:
+                        times.append(st.lease_expires)
+                if w > 0:
+                    times.append(p.messages[-1].created + w)
+                if delay > 0:
+                    times.append(p.messages[-1].created + delay)
+                for t in times:
+                    if t > now and (due is None or t < due):
+                        due = t
+        return due
+
+    # ------------------------------------------------------------ leases
+
+    def _forget_lease(self, lease_id: str, p: Partition, group: str) -> None:
+        holders = self.leases.get(lease_id)
+        if holders is None:
+            return
+        holders[:] = [h for h in holders if not (h[0] is p and h[1] == group)]
+        if not holders:
+            del self.leases[lease_id]
+
+    def _release(self, p: Partition, group: str, st: GroupState) -> None:
+        if st.lease_id is not None:
+            self._forget_lease(st.lease_id, p, group)
+        st.release()
+        self._changed(p.queue.name)
+
+    def _live_holders(self, lease_id: str, now: float) -> List[Tuple[Partition, str, GroupState]]:
+        live = []
+        for p, g in self.leases.get(lease_id, ()):
+            st = p.states.get(g)
+            if st is not None and st.lease_id == lease_id and st.lease_expires > now:
+                live.append((p, g, st))
+        return live
+
+    def extend_lease(self, lease_id: str, seconds: float) -> Optional[float]:
+        """New expiry (broker time) or None when the lease is unknown/expired/released."""
+        now = self.now()
+        live = self._live_holders(lease_id, now)
+        if not live:
+            self.leases.pop(lease_id, None)
+            return None
+        expiry = now
+        for _, _, st in live:
+            st.lease_expires = max(st.lease_expires, now + seconds)
+            expiry = st.lease_expires
+        return expiry
+
+    # ------------------------------------------------------------ ack
+
+    def find(self, partition_id: Any, txid: Any) -> Tuple[Optional[Partition], Optional[Message]]:
+        p = self.partitions.get(partition_id) if isinstance(partition_id, str) else None
+        if p is None or not isinstance(txid, str):
+            return p, None
+        return p, p.by_txid.get(txid)
+
+    def _lease_ok(self, st: Optional[GroupState], lease_id: Any, now: float) -> bool:
+        if not lease_id:
+            return True
+        return st is not None and st.lease_id == lease_id and st.lease_expires > now
+
+    def _to_dlq(self, p: Partition, m: Message, group: str, error: Optional[str],
+                retry_count: int, now: float) -> None:
+        for e in self.dlq:
+            if e.message is m and e.group == group:
+                e.error, e.retry_count, e.moved_at = error, retry_count, now
+                return
+        self.dlq.append(DlqEntry(uuid4() if not self.v15 else m.id, m, p, group, error,
+                                 retry_count, now))
+
+    def ack(self, txid: Any, partition_id: Any, status: Any = "completed",
+            group: Optional[str] = None, lease_id: Any = None, error: Any = None) -> AckOutcome:
+        """Single ack (``POST /api/v1/ack``)."""
+        g = group or QUEUE_MODE
+        if self.v15:
+            return self._ack15([(txid, partition_id, status, lease_id, error)], g, "")[0]
+        return self._ack07(txid, partition_id, status, g, lease_id, error)
+
+    def _ack07(self, txid: Any, partition_id: Any, status: Any, g: str, lease_id: Any,
+               error: Any) -> AckOutcome:
+        now = self.now()
+        p, m = self.find(partition_id, txid)
+        out = AckOutcome(txid, p)
+        if status is None:
+            status = "completed"
+        st = p.states.get(g) if p is not None else None
+        if m is None or p is None or status not in ("completed", "failed"):
+            out.error = "not_found"
+            return out
+        if not self._lease_ok(st, lease_id, now):
+            out.error = "invalid_lease"
+            return out
+        if st is None:
+            out.error = "not_found"
+            return out
+        q = p.queue
+        self.stats["ack"] += 1
+        out.success = True
+        if status == "completed":
+            self._consume(st, m.seq, now)
+            st.acked += 1
+            if st.batch_size > 0 and st.acked >= st.batch_size:
+                self._release(p, g, st)
+            return out
+        if st.batch_size > 0 and st.acked + 1 >= st.batch_size and st.retries < q.opt("retryLimit"):
+            st.retries += 1
+            self._release(p, g, st)
+            out.status = "failed_retry"
+            return out
+        self._to_dlq(p, m, g, error if error else "Message processing failed", 0, now)
+        self._consume(st, m.seq, now)
+        st.acked += 1
+        st.retries = 0
+        if st.batch_size > 0 and st.acked >= st.batch_size:
+            self._release(p, g, st)
+        out.status = "failed_dlq"
+        out.dlq = True
+        return out
+
+    def ack_batch(self, acks: List[Dict[str, Any]], group: Optional[str]) -> List[AckOutcome]:
+        """``POST /api/v1/ack/batch``; items are validated dicts."""
+        g = group or QUEUE_MODE
+        if self.v15:
+            rows = [(a.get("transactionId"), a.get("partitionId"), a.get("status"),
+                     a.get("leaseId"), a.get("error")) for a in acks]
+            return self._ack15(rows, g, None)
+        return self._batch07(acks, g)
+
+    def _batch07(self, acks: List[Dict[str, Any]], g: str) -> List[AckOutcome]:
+        now = self.now()
+        if not acks:
+            return []
+        first = self.partitions.get(acks[0].get("partitionId"))
+        st = first.states.get(g) if first is not None else None
+
+        def fail(text: str) -> List[AckOutcome]:
+            outs = []
+            for a in acks:
+                o = AckOutcome(a.get("transactionId"), first)
+                o.error = text
+                o.status = "batch_failed"
+                outs.append(o)
+            return outs
+
+        if first is None or st is None:
+            return fail("Cannot find batch size for partition")
+        found: List[Tuple[Dict[str, Any], Partition, Message]] = []
+        for a in acks:
+            p, m = self.find(a.get("partitionId"), a.get("transactionId"))
+            if p is not None and m is not None:
+                found.append((a, p, m))
+        if not found:
+            return fail("No messages found for acknowledgment")
+        q = first.queue
+        failed = [f for f in found if f[0].get("status") == "failed"]
+        newest = max(m.seq for a, p, m in found if p is first) if any(
+            p is first for _, p, _ in found) else st.cursor
+        outs: List[AckOutcome] = []
+        self.stats["ack"] += len(found)
+        if len(failed) == len(found) == len(acks) and len(acks) == st.batch_size:
+            if st.retries < q.opt("retryLimit"):
+                st.retries += 1
+                self._release(first, g, st)
+                return [self._ok(a, first, "failed_retry") for a in acks]
+            for a, p, m in found:
+                self._to_dlq(p, m, g, a.get("error") or "Batch retry limit exceeded", 0, now)
+            self._consume(st, newest, now)
+            st.retries = 0
+            st.acked = st.batch_size
+            self._release(first, g, st)
+            return [self._ok(a, first, "failed_dlq", True) for a in acks]
+        for a, p, m in found:
+            if a.get("status") == "failed":
+                self._to_dlq(p, m, g, a.get("error") or "Unknown error", 0, now)
+                outs.append(self._ok(a, p, "failed_dlq", True))
+            else:
+                outs.append(self._ok(a, p, "completed"))
+        self._consume(st, newest, now)
+        st.acked += len(found)
+        st.retries = 0
+        if st.batch_size > 0 and st.acked >= st.batch_size:
+            self._release(first, g, st)
+        return outs
+
+    def _ok(self, a: Dict[str, Any], p: Partition, status: str, dlq: bool = False) -> AckOutcome:
+        o = AckOutcome(a.get("transactionId"), p)
+        o.success = True
+        o.status = status
+        o.dlq = dlq
+        return o
+
+    def _ack15(self, rows: List[Tuple[Any, Any, Any, Any, Any]], g: str,
+               default_error: Optional[str]) -> List[AckOutcome]:
+        """0.15 acks, processed in message order per partition.  After a retry in a
+        partition, later items of that partition in the same call are no-ops: 0.15.1
+        lets a later completed ack move the cursor past the failed message (lost)."""
+        now = self.now()
+        outs: List[AckOutcome] = [AckOutcome(r[0]) for r in rows]
+        located = []
+        for i, (txid, pid, status, lease_id, error) in enumerate(rows):
+            p, m = self.find(pid, txid)
+            outs[i].partition = p if m is not None else None
+            if m is None or p is None:
+                outs[i].error = "Message not found"
+                continue
+            located.append((p.id, m.seq, i, p, m, status or "completed", lease_id, error))
+        located.sort(key=lambda r: (r[0], r[1]))
+        retried: set = set()
+        for _, _, i, p, m, status, lease_id, error in located:
+            o = outs[i]
+            st = p.states.get(g)
+            if status not in ("completed", "success", "failed", "dlq", "retry"):
+                continue
+            if not self._lease_ok(st, lease_id, now):
+                o.error = "Invalid or expired lease"
+                continue
+            o.success = True
+            self.stats["ack"] += 1
+            if st is None:
+                o.lease_released = None
+                continue
+            if p.id in retried:
+                o.lease_released = True
+                continue
+            q = p.queue
+            if status == "retry":
+                self._release(p, g, st)
+                retried.add(p.id)
+                o.lease_released = True
+                continue
+            if status == "failed" and st.retries < q.opt("retryLimit"):
+                st.retries += 1
+                self._release(p, g, st)
+                retried.add(p.id)
+                o.lease_released = True
+                continue
+            if status in ("failed", "dlq"):
+                text = error if error is not None else default_error
+                self._to_dlq(p, m, g, text if text is not None else "Retries exhausted",
+                             st.retries, now)
+                o.dlq = True
+            self._consume(st, m.seq, now)
+            st.acked += 1
+            complete = st.batch_size > 0 and st.acked >= st.batch_size
+            if complete or st.lease_id is None:
+                if o.dlq:
+                    self._release(p, g, st)
+                    o.lease_released = False  # what 0.15.1 reports for a DLQ move
+                else:
+                    self._release(p, g, st)
+                    st.retries = 0
+                    o.lease_released = True
+        return outs
+
+    # ------------------------------------------------------------ transactions
+
+    def transaction(self, ops: List[Dict[str, Any]]) -> Dict[str, Any]:
+        """Apply all operations atomically.  Returns facts for ``app.py``:
+        ``{"success", "results": [...], "error"}``.  Operations are validated
+        against a scratch copy first; nothing changes unless all succeed."""
+        scratch = _Scratch(self)
+        results: List[Dict[str, Any]] = []
+        error: Optional[str] = None
+        for op in ops:
+            kind = op.get("type") if isinstance(op, dict) else None
+            if kind == "ack":
+                r = scratch.ack(op)
+                results.append(r)
+                if not r["success"] and error is None:
+                    error = "ACK operation failed: " + (r.get("error") or "")
+                    if self.v15:
+                        break
+            elif kind == "push":
+                rows, err, fatal = scratch.push(op.get("items"))
+                if fatal:
+                    return {"success": False, "results": results, "error": err, "fatal": err}
+                results.append({"type": "push", "items": rows})
+                if err is not None and error is None:
+                    error = err
+                    if self.v15:
+                        break
+            else:
+                results.append({"type": "unknown", "kind": kind, "success": False,
+                                "error": f"Unknown operation type: {kind}"})
+                if error is None:
+                    error = f"Unknown operation type: {kind}"
+                if self.v15:
+                    break
+        if error is None:
+            scratch.commit()
+        return {"success": error is None, "results": results, "error": error}
+
+    # ------------------------------------------------------------ DLQ, groups, traces
+
+    def dlq_entries(self, queue: Optional[str] = None, group: Optional[str] = None,
+                    partition: Optional[str] = None, since: Optional[float] = None,
+                    until: Optional[float] = None) -> List[DlqEntry]:
+        rows = []
+        for e in self.dlq:
+            if queue is not None and e.partition.queue.name != queue:
+                continue
+            if group is not None and e.group != group:
+                continue
+            if partition is not None and e.partition.name != partition:
+                continue
+            if since is not None and e.moved_at < since:
+                continue
+            if until is not None and e.moved_at > until:
+                continue
+            rows.append(e)
+        rows.sort(key=lambda e: e.moved_at, reverse=True)
+        return rows
+
+    def delete_group(self, group: str, delete_metadata: bool = True,
+                     queue: Optional[str] = None) -> int:
+        """Drop the group's cursors/leases (on one queue or all); returns how many."""
+        n = 0
+        queues = self.queues.values() if queue is None else [
+            q for q in (self.queues.get(queue),) if q is not None]
+        for q in queues:
+            for p in q.partitions.values():
+                st = p.states.pop(group, None)
+                if st is not None:
+                    n += 1
+                    if st.lease_id:
+                        self._forget_lease(st.lease_id, p, group)
+            self._changed(q.name)
+        if delete_metadata:
+            for key in [k for k in self.subscriptions
+                        if k[0] == group and (queue is None or k[1] == queue)]:
+                del self.subscriptions[key]
+        return n
+
+    def update_subscription(self, group: str, ts: float) -> int:
+        n = 0
+        for key, rec in self.subscriptions.items():
+            if key[0] == group:
+                rec.start = ts
+                n += 1
+        return n
+
+    def seek(self, group: str, queue: str, to_end: bool, ts: Optional[float]) -> int:
+        """0.15 seek: move the group's existing cursors on ``queue``, releasing leases."""
+        q = self.queues.get(queue)
+        if q is None:
+            return 0
+        n = 0
+        for p in q.partitions.values():
+            st = p.states.get(group)
+            if st is None:
+                continue
+            n += 1
+            if to_end:
+                st.cursor = p.messages[-1].seq if p.messages else 0
+            else:
+                before = [m.seq for m in p.messages if ts is not None and m.created <= ts]
+                st.cursor = before[-1] if before else 0
+            self._release(p, group, st)
+        return n
+
+    def seek_partition(self, group: str, queue: str, partition: str) -> int:
+        q = self.queues.get(queue)
+        p = q.partitions.get(partition) if q is not None else None
+        st = p.states.get(group) if p is not None else None
+        if p is None or st is None:
+            return 0
+        st.cursor = p.messages[-1].seq if p.messages else 0
+        self._release(p, group, st)
+        return 1
+
+    def record_trace(self, txid: Any, partition_id: Any, names: List[str], event_type: str,
+                     data: Any, group: str) -> Optional[Trace]:
+        p, m = self.find(partition_id, txid)
+        if p is None or m is None:
+            return None
+        t = Trace(uuid7() if not self.v15 else uuid4(), m, p, group, sorted(set(names)),
+                  event_type, data, self.now())
+        self.traces.append(t)
+        return t
+
+    def traces_of(self, partition_id: str, txid: str) -> List[Trace]:
+        return [t for t in self.traces if t.partition.id == partition_id
+                and t.message.txid == txid]
+
+    def traces_named(self, name: str) -> List[Trace]:
+        return [t for t in self.traces if name in t.names]
+
+    def trace_names(self) -> List[Dict[str, Any]]:
+        names: Dict[str, Dict[str, Any]] = {}
+        for t in self.traces:
+            for n in t.names:
+                row = names.setdefault(n, {"trace_name": n, "trace_count": 0, "messages": set(),
+                                           "last_seen": t.created})
+                row["trace_count"] += 1
+                row["messages"].add(t.message.id)
+                row["last_seen"] = max(row["last_seen"], t.created)
+        rows = sorted(names.values(), key=lambda r: r["last_seen"], reverse=True)
+        for r in rows:
+            r["message_count"] = len(r.pop("messages"))
+        return rows
+
+    # ------------------------------------------------------------ message views
+
+    def message_status(self, p: Partition, m: Message, now: float) -> str:
+        if any(e.message is m for e in self.dlq):
+            return "dead_letter"
+        st = p.states.get(QUEUE_MODE)
+        if st is None:
+            return "pending"
+        if st.cursor >= m.seq:
+            return "completed"
+        if st.leased(now) and m.seq <= st.batch_last:
+            return "processing"
+        return "pending"
+
+    def delete_message(self, partition_id: str, txid: str) -> bool:
+        p, m = self.find(partition_id, txid)
+        if p is None or m is None:
+            return False
+        idx = p.messages.index(m)
+        del p.messages[idx]
+        del p.seqs[idx]
+        del p.by_txid[txid]
+        self.dlq = [e for e in self.dlq if e.message is not m]
+        self.traces = [t for t in self.traces if t.message is not m]
+        return True
+
+
+class _Scratch:
+    """Validates a transaction against the live state and applies it on commit."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.b = broker
+        self.acks: List[Tuple[Partition, Message, str, str, Any, GroupState]] = []
+        self.pushes: List[Tuple[str, str, str, Any, Optional[str], str]] = []
+        self.seen: set = set()
+        self.index = 0
+
+    def ack(self, op: Dict[str, Any]) -> Dict[str, Any]:
+        b = self.b
+        now = b.now()
+        g = op.get("consumerGroup") or QUEUE_MODE
+        status = op.get("status") or "completed"
+        p, m = b.find(op.get("partitionId"), op.get("transactionId"))
+        st = p.states.get(g) if p is not None else None
+        r: Dict[str, Any] = {"type": "ack", "index": self.index, "transactionId":
+                             op.get("transactionId"), "success": False, "error": None,
+                             "dlq": False}
+        self.index += 1
+        ok_status = ("completed", "failed") + (("success", "dlq") if b.v15 else ())
+        if p is None or m is None:
+            r["error"] = "Message not found" if b.v15 else "not_found"
+        elif status not in ok_status:
+            r["error"] = "Invalid status" if b.v15 else "not_found"
+        elif b.v15 and not b._lease_ok(st, op.get("leaseId"), now):
+            r["error"] = "Invalid or expired lease"
+        elif st is None and not b.v15:
+            r["error"] = "not_found"
+        else:
+            r["success"] = True
+            r["dlq"] = status in ("failed", "dlq")
+            if st is not None:
+                self.acks.append((p, m, g, status, op.get("error"), st))
+        return r
+
+    def push(self, items: Any) -> Tuple[List[Dict[str, Any]], Optional[str], bool]:
+        """Rows for the items, an error text, and whether the error is fatal (a
+        malformed item: the real servers throw before touching the database)."""
+        rows: List[Dict[str, Any]] = []
+        if not isinstance(items, list):
+            return rows, "items array is required", True
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("queue"), str):
+                bad = item.get("queue") if isinstance(item, dict) else item
+                jtype = {bool: "boolean", list: "array", dict: "object"}.get(
+                    type(bad), "null" if bad is None else "number")
+                return rows, ("[json.exception.type_error.302] type must be string, but is "
+                              f"{jtype}"), True
+            qname = item["queue"]
+            pname = item.get("partition") if isinstance(item.get("partition"), str) else "Default"
+            txid = item.get("transactionId") if isinstance(item.get("transactionId"), str) \
+                and item.get("transactionId") else uuid7() if not self.b.v15 else uuid4()
+            payload = item.get("payload", item.get("data") if not self.b.v15 else None)
+            trace = item.get("traceId") if is_uuid(item.get("traceId")) else (
+                None if self.b.v15 else uuid4())
+            mid = uuid7()
+            row = {"index": self.index, "queue": qname, "partition": pname, "transactionId": txid,
+                   "messageId": mid}
+            self.index += 1
+            rows.append(row)
+            q = self.b.queues.get(qname)
+            p = q.partitions.get(pname) if q is not None else None
+            key = (qname, pname, txid)
+            if (p is not None and txid in p.by_txid) or key in self.seen:
+                return rows, ('duplicate key value violates unique constraint '
+                              '"messages_partition_transaction_unique"'), False
+            self.seen.add(key)
+            self.pushes.append((qname, pname, txid, payload, trace, mid))
+        return rows, None, False
+
+    def commit(self) -> None:
+        b = self.b
+        now = b.now()
+        for p, m, g, status, error, st in self.acks:
+            if status in ("failed", "dlq"):
+                b._to_dlq(p, m, g, error or "Transaction ack failed", st.retries, now)
+            b._consume(st, m.seq, now)
+            st.acked += 1
+            if st.batch_size > 0 and st.acked >= st.batch_size:
+                b._release(p, g, st)
+        touched: Dict[str, None] = {}
+        for qname, pname, txid, payload, trace, mid in self.pushes:
+            q = b.queues.get(qname)
+            if q is None:
+                q = b._new_queue(qname)
+                if b.v15:
+                    q.namespace, q.task = b._auto_namespace(qname)
+                b._partition(q, "Default")
+            p = b._partition(q, pname)
+            m = b._append(p, txid, payload, trace, now)
+            m.id = mid
+            touched[qname] = None
+        b._pushed(touched)
+
+
+def snapshot(broker: Broker) -> Broker:
+    """A deep copy of the broker state (for tests that compare before/after)."""
+    listeners = (broker._push_listeners, broker._change_listeners)
+    broker._push_listeners, broker._change_listeners = [], []
+    try:
+        return copy.deepcopy(broker)
+    finally:
+        broker._push_listeners, broker._change_listeners = listeners

@@ -1,0 +1,115 @@
+"""pytest plugin (entry point ``queen``): fixtures for tests that need a Queen server.
+
+* ``queen_server`` (session): a ``ServerHandle`` per personality in ``QUEEN_TEST_COMPAT``
+  (default ``0.7,0.15``; ids ``[0.7]``/``[0.15]``), or the server at ``QUEEN_URL``
+  (compat from ``QUEEN_COMPAT`` or detected via ``GET /health``; ``broker`` is None).
+* ``queen_url``, ``queen_compat``, ``unique_name`` (factory ``prefix -> name``).
+* ``queen``: an open ``queen.Queen`` client (async, per test).
+* ``embedded_server``: factory for a private server, e.g. with a ``FakeClock``.
+
+Imports stay cheap: the server and the client are loaded only when a fixture runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import urllib.request
+import uuid
+from typing import Any, AsyncIterator, Callable, Iterator, List
+
+import pytest
+
+
+def _compats() -> List[str]:
+    raw = os.environ.get("QUEEN_TEST_COMPAT", "0.7,0.15")
+    return [c.strip() for c in raw.split(",") if c.strip()] or ["0.7"]
+
+
+def _detect(url: str) -> str:
+    forced = os.environ.get("QUEEN_COMPAT")
+    if forced:
+        return forced
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=5) as resp:
+            body = json.loads(resp.read() or b"{}")
+    except Exception:
+        return "0.7"
+    if "libqueen" in str(body.get("server", "")) or "shared_state" in body:
+        return "0.15"
+    return "0.7"
+
+
+def pytest_generate_tests(metafunc: Any) -> None:
+    if "queen_server" in metafunc.fixturenames and not os.environ.get("QUEEN_URL"):
+        metafunc.parametrize("queen_server", _compats(), indirect=True, ids=lambda c: c,
+                             scope="session")
+
+
+@pytest.fixture(scope="session")
+def queen_server(request: Any) -> Iterator[Any]:
+    from queen.testing import ServerHandle, start_server
+
+    url = os.environ.get("QUEEN_URL")
+    if url:
+        yield ServerHandle(url.rstrip("/"), _detect(url))
+        return
+    compat = getattr(request, "param", None) or _compats()[0]
+    handle = start_server(compat=compat)
+    try:
+        yield handle
+    finally:
+        handle.close()
+
+
+@pytest.fixture
+def queen_url(queen_server: Any) -> str:
+    return str(queen_server.url)
+
+
+@pytest.fixture
+def queen_compat(queen_server: Any) -> str:
+    return str(queen_server.compat)
+
+
+_counter = itertools.count()
+
+
+@pytest.fixture
+def unique_name() -> Callable[[str], str]:
+    """``unique_name("orders")`` -> ``orders-1a2b3c4d-7``: safe on a shared server."""
+    run = uuid.uuid4().hex[:8]
+
+    def make(prefix: str = "t") -> str:
+        return f"{prefix}-{run}-{next(_counter)}"
+
+    return make
+
+
+@pytest.fixture
+async def queen(queen_url: str) -> AsyncIterator[Any]:
+    from queen import Queen  # type: ignore[attr-defined]
+
+    async with Queen(queen_url) as client:
+        yield client
+
+
+@pytest.fixture
+def embedded_server() -> Iterator[Callable[..., Any]]:
+    """``embedded_server(compat="0.15", clock=FakeClock())`` -> a fresh ServerHandle,
+    closed at the end of the test."""
+    from queen.testing import start_server
+
+    handles: List[Any] = []
+
+    def make(compat: str = "0.7", **kwargs: Any) -> Any:
+        handle = start_server(compat=compat, **kwargs)
+        handles.append(handle)
+        return handle
+
+    try:
+        yield make
+    finally:
+        for h in handles:
+            h.close()
