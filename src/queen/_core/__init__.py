@@ -21,6 +21,7 @@ __all__ = [
     "uuid7",
     "is_uuid",
     "fnv1a32",
+    "mix32",
     "HashRing",
     "encode_push_items",
     "join_items",
@@ -37,7 +38,7 @@ __all__ = [
 # kernel module -> the public names it provides (identical in both twins)
 KERNELS = {
     "_ids": ("uuid7", "is_uuid"),
-    "_ring": ("fnv1a32", "HashRing"),
+    "_ring": ("fnv1a32", "mix32", "HashRing"),
     "_push": ("encode_push_items", "join_items", "encode_push", "PushBuffer"),
     "_pop": ("parse_pop",),
     "_window": ("MISSING", "get_path", "window_filter", "window_group_by", "window_aggregate"),
@@ -65,7 +66,7 @@ if TYPE_CHECKING:
     from ._ids_py import is_uuid, uuid7
     from ._pop_py import parse_pop
     from ._push_py import PushBuffer, encode_push, encode_push_items, join_items
-    from ._ring_py import HashRing, fnv1a32
+    from ._ring_py import HashRing, fnv1a32, mix32
     from ._window_py import MISSING, get_path, window_aggregate, window_filter, window_group_by
 
     COMPILED: bool

@@ -6,7 +6,7 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.stdint cimport uint32_t
 
-__all__ = ["fnv1a32", "HashRing"]
+__all__ = ["fnv1a32", "mix32", "HashRing"]
 
 
 cdef inline uint32_t _fnv(const unsigned char* p, Py_ssize_t n) noexcept nogil:
@@ -26,16 +26,36 @@ cdef inline uint32_t _fnv_str(object s) except? 0xFFFFFFFF:
     return _fnv(<const unsigned char*>p, n)
 
 
+cdef inline uint32_t _mix(uint32_t h) noexcept nogil:
+    h ^= h >> 16
+    h *= <uint32_t>0x85EBCA6BU
+    h ^= h >> 13
+    h *= <uint32_t>0xC2B2AE35U
+    h ^= h >> 16
+    return h
+
+
+def mix32(h):
+    """MurmurHash3's 32-bit finaliser: spreads FNV-1a values of similar strings
+    ("node#1", "node#2", ...) over the whole ring, which plain FNV-1a does not."""
+    if not isinstance(h, int) or isinstance(h, bool):
+        raise TypeError(f"mix32() needs an int, not {type(h).__name__}")
+    if not 0 <= h <= 0xFFFFFFFF:
+        raise ValueError(f"mix32() needs a 32-bit unsigned int, got {h}")
+    return _mix(<uint32_t>h)
+
+
 def fnv1a32(s):
     """32-bit FNV-1a over the UTF-8 bytes of ``s``."""
     return _fnv_str(s)
 
 
 cdef class HashRing:
-    """Nodes placed on a 32-bit ring at ``vnodes`` points each (``fnv1a32(f"{node}#{i}")``).
+    """Nodes placed on a 32-bit ring at ``vnodes`` points each, vnode ``i`` of node ``n``
+    at ``mix32(fnv1a32(f"{n}#{i}"))``.
 
-    ``lookup(key)`` walks clockwise from ``fnv1a32(key)`` to the first point whose node is
-    not in ``skip``. Points that collide are ordered by node order, then index, so lookups are stable.
+    ``lookup(key)`` walks clockwise from ``mix32(fnv1a32(key))`` to the first point whose
+    node is not in ``skip``. Points that collide are ordered by node order, then index.
     """
 
     cdef tuple _nodes
@@ -62,7 +82,7 @@ cdef class HashRing:
             if n not in unique:
                 unique.append(n)
         placed = sorted(
-            [(_fnv_str(f"{n}#{i}"), k, i) for k, n in enumerate(unique) for i in range(vnodes)]
+            [(_mix(_fnv_str(f"{n}#{i}")), k, i) for k, n in enumerate(unique) for i in range(vnodes)]
         )
         cdef Py_ssize_t count = len(placed)
         cdef uint32_t* points = <uint32_t*>PyMem_Malloc(max(count, 1) * sizeof(uint32_t))
@@ -97,7 +117,7 @@ cdef class HashRing:
 
     def lookup(self, key, skip=()):
         """The node owning ``key``, skipping nodes in ``skip``; None if none is left."""
-        cdef uint32_t h = _fnv_str(key)
+        cdef uint32_t h = _mix(_fnv_str(key))
         cdef Py_ssize_t n = self._n
         if n == 0:
             return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Collection, Iterable, Optional, Tuple
 
-__all__ = ["fnv1a32", "HashRing"]
+__all__ = ["fnv1a32", "mix32", "HashRing"]
 
 _OFFSET = 0x811C9DC5
 _PRIME = 0x01000193
@@ -21,11 +21,31 @@ def fnv1a32(s: str) -> int:
     return h
 
 
-class HashRing:
-    """Nodes placed on a 32-bit ring at ``vnodes`` points each (``fnv1a32(f"{node}#{i}")``).
+def mix32(h: int) -> int:
+    """MurmurHash3's 32-bit finaliser: spreads FNV-1a values of similar strings
+    ("node#1", "node#2", ...) over the whole ring, which plain FNV-1a does not."""
+    if not isinstance(h, int) or isinstance(h, bool):
+        raise TypeError(f"mix32() needs an int, not {type(h).__name__}")
+    if not 0 <= h <= 0xFFFFFFFF:
+        raise ValueError(f"mix32() needs a 32-bit unsigned int, got {h}")
+    return _mix(h)
 
-    ``lookup(key)`` walks clockwise from ``fnv1a32(key)`` to the first point whose node is
-    not in ``skip``. Points that collide are ordered by node order, then index, so lookups are stable.
+
+def _mix(h: int) -> int:
+    h ^= h >> 16
+    h = (h * 0x85EBCA6B) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * 0xC2B2AE35) & 0xFFFFFFFF
+    h ^= h >> 16
+    return h
+
+
+class HashRing:
+    """Nodes placed on a 32-bit ring at ``vnodes`` points each, vnode ``i`` of node ``n``
+    at ``mix32(fnv1a32(f"{n}#{i}"))``.
+
+    ``lookup(key)`` walks clockwise from ``mix32(fnv1a32(key))`` to the first point whose
+    node is not in ``skip``. Points that collide are ordered by node order, then index.
     """
 
     __slots__ = ("_nodes", "_vnodes", "_points", "_owners")
@@ -44,7 +64,7 @@ class HashRing:
             if n not in unique:
                 unique.append(n)
         placed = sorted(
-            (fnv1a32(f"{n}#{i}"), k, i) for k, n in enumerate(unique) for i in range(vnodes)
+            (_mix(fnv1a32(f"{n}#{i}")), k, i) for k, n in enumerate(unique) for i in range(vnodes)
         )
         self._nodes: Tuple[str, ...] = tuple(unique)
         self._vnodes = vnodes
@@ -67,7 +87,7 @@ class HashRing:
 
     def lookup(self, key: str, skip: Collection[str] = ()) -> Optional[str]:
         """The node owning ``key``, skipping nodes in ``skip``; None if none is left."""
-        h = fnv1a32(key)
+        h = _mix(fnv1a32(key))
         owners = self._owners
         n = len(owners)
         if n == 0:
