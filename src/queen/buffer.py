@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import _core, log
-from .errors import QueenError, QueenValidationError
+from .errors import QueenError, QueenHTTPError, QueenValidationError
 from .types import PushResult
 
 Key = Tuple[str, str]
@@ -168,6 +168,7 @@ class BufferManager:
         body = _core.join_items(fragments)
         error = ""
         for attempt in range(RETRIES + 1):
+            final = attempt == RETRIES
             async with self._gate:
                 self._in_flight += 1
                 try:
@@ -175,6 +176,8 @@ class BufferManager:
                 except QueenError as e:
                     error = str(e)
                     results = None
+                    if isinstance(e, QueenHTTPError) and (e.status or 0) < 500:
+                        final = True  # refused, not lost: sending again cannot help
                 finally:
                     self._in_flight -= 1
             if results is not None:
@@ -183,8 +186,9 @@ class BufferManager:
                 return
             log.warn("BufferManager.flush", {"queue": queue, "partition": partition,
                                               "attempt": attempt + 1, "error": error})
-            if attempt < RETRIES:
-                await asyncio.sleep(0.05 * (attempt + 1))
+            if final:
+                break
+            await asyncio.sleep(0.05 * (attempt + 1))
         self._fail(FailedBatch(queue, partition, txids, error))
 
     def _record_items(self, key: Key, txids: List[str], results: List[PushResult]) -> None:
