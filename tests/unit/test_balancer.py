@@ -27,10 +27,8 @@ def test_affinity_same_key_same_server_and_spread():
     assert all(bal.pick(k) == owners[k] for k in list(owners)[:200])
     counts = Counter(owners.values())
     assert set(counts) == {A, B, C}
-    # FNV-1a places the vnodes of similar names unevenly (about 52/27/21 % here),
-    # but every server must get a real share.
-    for n in counts.values():
-        assert 450 < n < 1800, counts
+    for n in counts.values():  # a fair share each (ideal 1000)
+        assert 700 < n < 1300, counts
 
 
 def test_removing_one_of_three_moves_about_a_third():
@@ -40,7 +38,7 @@ def test_removing_one_of_three_moves_about_a_third():
     moved = [k for k in ks if three.pick(k) != two.pick(k)]
     # exactly the keys owned by C move, and nothing else
     assert all(three.pick(k) == C for k in moved)
-    assert 0.2 < len(moved) / len(ks) < 0.47
+    assert 0.25 < len(moved) / len(ks) < 0.42
 
 
 def test_failed_server_keys_fail_over_consistently():
