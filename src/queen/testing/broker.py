@@ -594,7 +594,7 @@ class Broker:
             return msgs
         if auto_ack:
             st.release()
-            self._consume(st, msgs[-1].seq, now)
+            self._consume(p, st, msgs[-1].seq, now)
             st.batch_size = len(msgs)
             st.acked = len(msgs)
             return msgs
@@ -606,9 +606,9 @@ class Broker:
         self.leases.setdefault(lease_id, []).append((p, group))
         return msgs
 
-    def _consume(self, st: GroupState, seq: int, now: float) -> None:
+    def _consume(self, p: Partition, st: GroupState, seq: int, now: float) -> None:
         if seq > st.cursor:
-            st.total_consumed += 1
+            st.total_consumed += p.after(seq) - p.after(st.cursor)
         st.cursor = seq
         st.last_consumed_at = now
 
@@ -675,7 +675,8 @@ class Broker:
                     break
             if not res.items:
                 return PopResult("none", q, g)
-        res.lease_id = lease_id if res.items and not auto_ack else None
+        if not auto_ack and (res.items or self.v15):
+            res.lease_id = lease_id
         self.stats["pop"] += len(res.items)
         return res
 
@@ -852,7 +853,7 @@ class Broker:
         self.stats["ack"] += 1
         out.success = True
         if status == "completed":
-            self._consume(st, m.seq, now)
+            self._consume(p, st, m.seq, now)
             st.acked += 1
             if st.batch_size > 0 and st.acked >= st.batch_size:
                 self._release(p, g, st)
@@ -863,7 +864,7 @@ class Broker:
             out.status = "failed_retry"
             return out
         self._to_dlq(p, m, g, error if error else "Message processing failed", 0, now)
-        self._consume(st, m.seq, now)
+        self._consume(p, st, m.seq, now)
         st.acked += 1
         st.retries = 0
         if st.batch_size > 0 and st.acked >= st.batch_size:
@@ -919,7 +920,7 @@ class Broker:
                 return [self._ok(a, first, "failed_retry") for a in acks]
             for a, p, m in found:
                 self._to_dlq(p, m, g, a.get("error") or "Batch retry limit exceeded", 0, now)
-            self._consume(st, newest, now)
+            self._consume(first, st, newest, now)
             st.retries = 0
             st.acked = st.batch_size
             self._release(first, g, st)
@@ -930,7 +931,7 @@ class Broker:
                 outs.append(self._ok(a, p, "failed_dlq", True))
             else:
                 outs.append(self._ok(a, p, "completed"))
-        self._consume(st, newest, now)
+        self._consume(first, st, newest, now)
         st.acked += len(found)
         st.retries = 0
         if st.batch_size > 0 and st.acked >= st.batch_size:
@@ -966,6 +967,10 @@ class Broker:
             st = p.states.get(g)
             if status not in ("completed", "success", "failed", "dlq", "retry"):
                 continue
+            if p.id in retried:
+                o.success = True
+                o.lease_released = True
+                continue
             if not self._lease_ok(st, lease_id, now):
                 o.error = "Invalid or expired lease"
                 continue
@@ -973,9 +978,6 @@ class Broker:
             self.stats["ack"] += 1
             if st is None:
                 o.lease_released = None
-                continue
-            if p.id in retried:
-                o.lease_released = True
                 continue
             q = p.queue
             if status == "retry":
@@ -994,7 +996,7 @@ class Broker:
                 self._to_dlq(p, m, g, text if text is not None else "Retries exhausted",
                              st.retries, now)
                 o.dlq = True
-            self._consume(st, m.seq, now)
+            self._consume(p, st, m.seq, now)
             st.acked += 1
             complete = st.batch_size > 0 and st.acked >= st.batch_size
             if complete or st.lease_id is None:
@@ -1259,7 +1261,7 @@ class _Scratch:
         for p, m, g, status, error, st in self.acks:
             if status in ("failed", "dlq"):
                 b._to_dlq(p, m, g, error or "Transaction ack failed", st.retries, now)
-            b._consume(st, m.seq, now)
+            b._consume(p, st, m.seq, now)
             st.acked += 1
             if st.batch_size > 0 and st.acked >= st.batch_size:
                 b._release(p, g, st)
