@@ -329,3 +329,24 @@ async def test_concurrent_requests():
             results = await asyncio.gather(*(t.request("GET", f"/x/{i}") for i in range(20)))
     assert [r.status for r in results] == [200] * 20
     assert sorted(s["path"] for s in rec.seen) == sorted(f"/x/{i}" for i in range(20))
+
+
+def test_http2_without_h2_is_a_clear_error(monkeypatch: pytest.MonkeyPatch):
+    import importlib.util
+
+    from queen.errors import QueenValidationError
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "h2" else real(name, *a)
+    )
+    with pytest.raises(QueenValidationError, match="h2"):
+        transport("http://127.0.0.1:1", http2=True)
+
+
+async def test_secret_in_url_userinfo_not_in_errors():
+    dead = refused_url().replace("http://", "http://user:hunter2@")
+    async with transport(dead, retry_attempts=0) as t:
+        with pytest.raises(QueenConnectionError) as info:
+            await t.request("GET", "/x")
+    assert "hunter2" not in str(info.value)

@@ -278,7 +278,7 @@ class Transport:
                         self._log_failure(method, url, exc)
                         raise QueenTimeoutError(
                             f"{method} {log.redact(url)} got no answer within {seconds:g} s "
-                            f"(servers tried: {', '.join(tried)}): raise timeout_millis or "
+                            f"(servers tried: {log.redact(', '.join(tried))}): raise timeout_millis or "
                             "check the server's load"
                         ) from exc.cause
                     if exc.kind == _DROPPED:
