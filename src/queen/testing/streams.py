@@ -318,10 +318,12 @@ class StreamEngine:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return None
+            # Re-check at least every second: a fake clock can move without a push.
+            wait = min(remaining, 1.0)
             expiry = self.next_expiry_in(stream, group)
             if expiry is not None:
-                remaining = min(remaining, max(expiry, 0.005))
-            await self.wait_change(remaining)
+                wait = min(wait, max(expiry, 0.005))
+            await self.wait_change(wait)
             if stream.name not in self.streams:
                 return None
         return None
@@ -370,8 +372,16 @@ class StreamEngine:
 ENGINE_KEY = web.AppKey("queen_stream_engine", StreamEngine)
 
 
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
+    "Access-Control-Allow-Headers": "Content-Type, Authorization",
+}
+
+
 def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json",
+                        headers=CORS)
 
 
 async def _read(request: web.Request) -> Tuple[Optional[Dict[str, Any]], Optional[web.Response]]:
@@ -413,7 +423,7 @@ async def _poll(request: web.Request) -> web.Response:
 
     window = await engine.poll(stream, group, int(timeout), alive)
     if window is None:
-        return web.Response(status=200, content_type="application/json")
+        return web.Response(status=200, content_type="application/json", headers=CORS)
     return _json({"window": window})
 
 
