@@ -1,0 +1,64 @@
+"""QUEEN_CLIENT_LOG=true: one structured line per client event."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any, Iterator
+
+import pytest
+
+from queen import Queen, log
+
+
+@pytest.fixture
+def log_lines(monkeypatch: pytest.MonkeyPatch) -> Iterator[io.StringIO]:
+    monkeypatch.setenv("QUEEN_CLIENT_LOG", "true")
+    log.refresh()
+    out = io.StringIO()
+    log.set_stream(out)
+    try:
+        yield out
+    finally:
+        log.set_stream(None)
+        monkeypatch.delenv("QUEEN_CLIENT_LOG")
+        log.refresh()
+
+
+def events(out: io.StringIO) -> list:
+    found = []
+    for line in out.getvalue().splitlines():
+        _stamp, level, op, detail = line.split(" ", 3)
+        found.append((level.strip("[]"), op.strip("[]"), json.loads(detail)))
+    return found
+
+
+async def test_constructor_push_and_request_lines(log_lines: io.StringIO, queen_url: str,
+                                                  unique_name: Any) -> None:
+    async with Queen(queen_url) as q:
+        name = unique_name("log")
+        await q.queue(name).create()
+        await q.queue(name).push([{"data": i} for i in range(5)])
+    got = events(log_lines)
+    assert ("INFO", "Queen.constructor", {"status": "initialized", "urls": 1}) in got
+    pushes = [d for _lvl, op, d in got if op == "QueueBuilder.push"]
+    assert pushes and pushes[0]["queue"] == name and pushes[0]["partition"] == "Default"
+    assert pushes[0]["count"] == 5
+    assert any(op == "HttpClient.request" and d["method"] == "POST" for _l, op, d in got)
+    assert any(op == "Queen.close" for _l, op, _d in got)
+
+
+async def test_silent_when_disabled(queen_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    log.refresh()
+    async with Queen(queen_url):
+        pass
+    assert "Queen.constructor" not in capsys.readouterr().err
+
+
+async def test_rejected_ack_is_logged(log_lines: io.StringIO, queen: Queen, make_queue: Any) -> None:
+    q = await make_queue("log-ack")
+    await queen.queue(q).push([{"data": 1}])
+    [m] = await queen.queue(q).pop()
+    await queen.ack(dict(m, leaseId="00000000-0000-0000-0000-000000000000"), True)
+    assert any(lvl == "WARN" and op == "Queen.ack" for lvl, op, _d in events(log_lines))
+    await queen.ack(m, True)
