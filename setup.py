@@ -44,9 +44,7 @@ def extensions() -> list[Extension]:
         # An sdist ships the generated C, so a compiler alone is enough.
         c_files = [p.with_suffix(".c") for p in pyx]
         if all(p.exists() for p in c_files):
-            return [
-                Extension(f"queen._core.{k}", [str(c)]) for k, c in zip(KERNELS, c_files)
-            ]
+            return [Extension(f"queen._core.{k}", [str(c)]) for k, c in zip(KERNELS, c_files)]
         warn("Cython is not installed and no generated C sources were found")
         return []
     try:

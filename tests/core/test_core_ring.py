@@ -50,7 +50,9 @@ def test_fnv1a32_known_vectors(core: SimpleNamespace, text: str, expected: int) 
     assert core.fnv1a32(text) == expected
 
 
-@pytest.mark.parametrize("text", ["é", "日本語", "emoji \U0001f600", "orders:Default:__QUEUE_MODE__"])
+@pytest.mark.parametrize(
+    "text", ["é", "日本語", "emoji \U0001f600", "orders:Default:__QUEUE_MODE__"]
+)
 def test_fnv1a32_hashes_utf8_bytes(core: SimpleNamespace, text: str) -> None:
     assert core.fnv1a32(text) == reference_fnv(text.encode("utf-8"))
 

@@ -229,7 +229,7 @@ cdef class PushBuffer:
 
     def due(self, double now):
         """True when items are buffered and the oldest has waited ``max_millis``."""
-        return PyList_GET_SIZE(self._fragments) > 0 and (now - self._first_at) * 1000.0 >= self.max_millis
+        return PyList_GET_SIZE(self._fragments) > 0 and now >= self._first_at + self.max_millis / 1000.0
 
     def __len__(self):
         return PyList_GET_SIZE(self._fragments)

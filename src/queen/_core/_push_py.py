@@ -138,7 +138,7 @@ class PushBuffer:
 
     def due(self, now: float) -> bool:
         """True when items are buffered and the oldest has waited ``max_millis``."""
-        return bool(self._fragments) and (now - self._first_at) * 1000.0 >= self.max_millis
+        return bool(self._fragments) and now >= self._first_at + self.max_millis / 1000.0
 
     def __len__(self) -> int:
         return len(self._fragments)
