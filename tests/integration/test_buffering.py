@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from client_helpers import pop_all, until, unused_url
+
 from queen import BufferFlushError, Queen, QueenValidationError
 
 

@@ -6,8 +6,8 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from client_helpers import unused_url
+
 from queen import (
     Queen,
     QueenConnectionError,

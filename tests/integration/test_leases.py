@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from client_helpers import until
+
 from queen import Queen, QueenValidationError
 
 

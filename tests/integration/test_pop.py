@@ -6,8 +6,8 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from client_helpers import pop_all
+
 from queen import Queen, QueenValidationError
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from client_helpers import until
+
 from queen import Queen
 
 

@@ -6,8 +6,8 @@ import uuid
 from typing import Any, Dict, List
 
 import pytest
-
 from client_helpers import pop_all
+
 from queen import Queen, QueenHTTPError, QueenValidationError
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from client_helpers import pop_all
+
 from queen import Queen, QueenHTTPError, QueenValidationError
 
 

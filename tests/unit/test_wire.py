@@ -247,7 +247,7 @@ def test_recorded_pops_parse() -> None:
                     wire.parse_pop(r, gen)
                 break
             factory_calls: List[Any] = []
-            msgs = wire.parse_pop(r, gen, lambda m: factory_calls.append(m) or "T")
+            msgs = wire.parse_pop(r, gen, lambda m, seen=factory_calls: seen.append(m) or "T")
             expected = (resp or {}).get("messages") or []
             assert len(msgs) == len(expected)
             for m in msgs:
