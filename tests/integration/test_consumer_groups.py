@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-
 from client_helpers import pop_all
+
 from queen import Queen, QueenHTTPError, QueenValidationError
 
 
