@@ -1,0 +1,157 @@
+"""BufferManager with a fake sender: order, bounds, backpressure, failure reporting."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any, Dict, List, Tuple
+
+import pytest
+
+from queen import _core, buffer
+from queen.buffer import BufferFlushError, BufferManager, buffer_options
+from queen.errors import QueenConnectionError, QueenHTTPError, QueenValidationError
+from queen.types import PushResult
+
+
+class FakeSender:
+    def __init__(self, delay: float = 0.0, fail: Any = None) -> None:
+        self.delay = delay
+        self.fail = fail
+        self.calls: List[Tuple[str, str, List[str]]] = []
+        self.active: Dict[Tuple[str, str], int] = {}
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.max_per_key = 0
+
+    async def __call__(self, queue: str, partition: str, body: bytes, txids: List[str]
+                       ) -> List[PushResult]:
+        key = (queue, partition)
+        self.calls.append((queue, partition, list(txids)))
+        self.active[key] = self.active.get(key, 0) + 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        self.max_per_key = max(self.max_per_key, self.active[key])
+        try:
+            await asyncio.sleep(self.delay * random.random())
+            if callable(self.fail):
+                return self.fail(txids)
+            if self.fail is not None:
+                raise self.fail
+            return [{"transactionId": t, "status": "queued", "messageId": "m"} for t in txids]
+        finally:
+            self.active[key] -= 1
+            self.in_flight -= 1
+
+
+async def add(mgr: BufferManager, queue: str, partition: str, n: int, start: int = 0,
+              count: int = 10, millis: int = 60000) -> List[str]:
+    ids = [f"{queue}-{partition}-{i}" for i in range(start, start + n)]
+    frags, txids = _core.encode_push_items(queue, partition, [{"data": i, "transactionId": t}
+                                                              for i, t in enumerate(ids)])
+    await mgr.add(queue, partition, frags, txids, count, millis)
+    return ids
+
+
+async def test_order_per_partition_and_bounds() -> None:
+    send = FakeSender(delay=0.003)
+    mgr = BufferManager(send, max_in_flight=3)
+    expected: Dict[Tuple[str, str], List[str]] = {}
+    for i in range(600):
+        key = ("q", f"p{i % 6}")
+        expected.setdefault(key, []).extend(await add(mgr, key[0], key[1], 1, start=i, count=7))
+    await mgr.flush()
+    sent: Dict[Tuple[str, str], List[str]] = {}
+    for q, p, ids in send.calls:
+        sent.setdefault((q, p), []).extend(ids)
+    assert sent == expected
+    assert send.max_per_key == 1  # never two flushes of one partition at once
+    assert 1 < send.max_in_flight <= 3
+    stats = mgr.stats()
+    assert stats["totalBufferedMessages"] == 0 and stats["sentMessages"] == 600
+    assert stats["flushesInFlight"] == 0 and stats["failedFlushes"] == 0
+
+
+async def test_backpressure_holds_fast_producers() -> None:
+    send = FakeSender(delay=0.004)
+    mgr = BufferManager(send, max_in_flight=1)
+    peak = 0
+    for i in range(150):
+        await add(mgr, "q", f"p{i % 40}", 1, start=i, count=1)
+        peak = max(peak, mgr.stats()["queuedBatches"])
+    assert peak <= buffer.MAX_QUEUED_BATCHES + 1
+    await mgr.flush()
+    assert sum(len(c[2]) for c in send.calls) == 150
+
+
+async def test_time_threshold_without_flush_call() -> None:
+    send = FakeSender()
+    mgr = BufferManager(send)
+    await add(mgr, "q", "p", 2, count=100, millis=20)
+    assert send.calls == [] and mgr.stats()["activeBuffers"] == 1
+    for _ in range(500):
+        if send.calls and mgr.stats()["totalBufferedMessages"] == 0:
+            break
+        await asyncio.sleep(0.01)
+    assert [len(c[2]) for c in send.calls] == [2]
+
+
+async def test_flush_of_one_queue_only() -> None:
+    send = FakeSender()
+    mgr = BufferManager(send)
+    await add(mgr, "a", "p", 1)
+    await add(mgr, "b", "p", 1)
+    await mgr.flush("a")
+    assert [c[0] for c in send.calls] == ["a"]
+    assert mgr.stats()["totalBufferedMessages"] == 1
+    await mgr.flush()
+    assert sorted(c[0] for c in send.calls) == ["a", "b"]
+
+
+async def test_lost_connection_is_retried_then_reported() -> None:
+    send = FakeSender(fail=QueenConnectionError("down"))
+    mgr = BufferManager(send)
+    ids = await add(mgr, "q", "p", 3)
+    with pytest.raises(BufferFlushError) as info:
+        await mgr.flush()
+    assert len(send.calls) == buffer.RETRIES + 1
+    [failure] = info.value.failures
+    assert failure.transaction_ids == ids and "down" in failure.error
+    assert "3 buffered message(s)" in str(info.value)
+    await mgr.flush()  # reported once; nothing left to report
+    assert mgr.stats()["failedFlushes"] == 1
+
+
+async def test_refused_push_is_not_resent() -> None:
+    send = FakeSender(fail=QueenHTTPError("bad request", status=400))
+    mgr = BufferManager(send)
+    await add(mgr, "q", "p", 1)
+    with pytest.raises(BufferFlushError):
+        await mgr.flush()
+    assert len(send.calls) == 1
+
+
+async def test_failed_items_are_reported_others_delivered() -> None:
+    def half(txids: List[str]) -> List[PushResult]:
+        return [{"transactionId": t, "status": "failed" if i % 2 else "queued",
+                 "messageId": None, "error": "nope"} for i, t in enumerate(txids)]
+
+    mgr = BufferManager(FakeSender(fail=half))
+    ids = await add(mgr, "q", "p", 4)
+    with pytest.raises(BufferFlushError) as info:
+        await mgr.flush()
+    assert info.value.failures[0].transaction_ids == [ids[1], ids[3]]
+    assert mgr.stats()["sentMessages"] == 2
+
+
+@pytest.mark.parametrize("options", [
+    {"message_count": 0}, {"time_millis": "1"}, {"other": 1}, {"message_count": True},
+])
+def test_bad_buffer_options(options: Dict[str, Any]) -> None:
+    with pytest.raises(QueenValidationError):
+        buffer_options(options)
+
+
+def test_buffer_options_defaults_and_camel_case() -> None:
+    assert buffer_options({}) == (100, 1000)
+    assert buffer_options({"messageCount": 5, "timeMillis": 7}) == (5, 7)
