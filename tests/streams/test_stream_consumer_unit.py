@@ -180,3 +180,25 @@ async def test_generation_015_fails_before_sending() -> None:
     with pytest.raises(consumer_mod.QueenServerFeatureError, match=r"Queen 0\.15\.x.*removed"):
         await StreamConsumer(q, "s", "g").poll()
     assert q._transport.calls == []
+
+
+async def test_on_error_sees_the_failure_else_the_logger_does(
+    sleeps: List[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    def script(path: str, payload: Any) -> Any:
+        return WINDOW if path.endswith("/poll") else {"success": True, "acked": False}
+
+    def boom(window: Window) -> None:
+        raise KeyError("value")
+
+    seen: List[Tuple[str, str]] = []
+
+    async def on_error(window: Window, exc: Exception) -> None:
+        seen.append((window.id, repr(exc)))
+
+    c = StreamConsumer(FakeQueen(script), "s", "g")
+    assert await c.process(boom, limit=1, on_error=on_error) == 1
+    assert seen == [("s:k:a:b", "KeyError('value')")]
+    with caplog.at_level("WARNING", logger="queen.stream"):
+        await c.process(boom, limit=1)
+    assert "nacked" in caplog.text and "KeyError" in caplog.text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import logging
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Dict, Optional, Protocol, Union
 
@@ -27,6 +28,9 @@ from ..errors import (
 from .window import Window
 
 WindowCallback = Callable[[Window], Union[Awaitable[Any], Any]]
+ErrorCallback = Callable[[Window, Exception], Union[Awaitable[Any], Any]]
+
+_std_log = logging.getLogger("queen.stream")
 
 
 class StreamHost(Protocol):
@@ -176,12 +180,16 @@ class StreamConsumer:
         signal: Optional[asyncio.Event] = None,
         *,
         limit: Optional[int] = None,
+        on_error: Optional[ErrorCallback] = None,
     ) -> int:
         """Run ``callback`` on every window until ``signal`` is set (or ``limit``
-        windows were handled). Success acks; an exception nacks (the window is
-        redelivered) and is logged. Returns the number of windows handled."""
+        windows were handled). Success acks; an exception nacks the window (it is
+        delivered again) and goes to ``on_error(window, exc)``, or to the
+        ``queen.stream`` logger when there is none. Returns the windows handled."""
         if not callable(callback):
             raise QueenValidationError("process needs a callable callback(window)")
+        if on_error is not None and not callable(on_error):
+            raise QueenValidationError("on_error must be callable(window, exc)")
         handled, backoff = 0, 0.1
         loop = asyncio.get_running_loop()
         while not (signal is not None and signal.is_set()) and (limit is None or handled < limit):
@@ -204,7 +212,7 @@ class StreamConsumer:
                     backoff = min(backoff * 2, self.max_backoff_millis / 1000)
                 continue
             backoff = 0.1
-            await self._handle(callback, window)
+            await self._handle(callback, window, on_error)
             handled += 1
         return handled
 
@@ -222,22 +230,38 @@ class StreamConsumer:
             await asyncio.gather(poll, stop, return_exceptions=True)
         return poll.result() if not poll.cancelled() else None
 
-    async def _handle(self, callback: WindowCallback, window: Window) -> None:
+    async def _handle(self, callback: WindowCallback, window: Window,
+                      on_error: Optional[ErrorCallback]) -> None:
         renewer = asyncio.ensure_future(self._keep_leased(window))
-        ok = False
+        error: Optional[Exception] = None
         try:
             result = callback(window)
             if inspect.isawaitable(result):
                 await result
-            ok = True
         except Exception as exc:
-            log.error("StreamConsumer.process", {"stream": self.stream_name, "window": window.id,
-                                                 "error": repr(exc)})
+            error = exc
         finally:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
-        await self._settle(window, ok)
+        await self._settle(window, error is None)
+        if error is not None:
+            await self._report(window, error, on_error)
+
+    async def _report(self, window: Window, error: Exception,
+                      on_error: Optional[ErrorCallback]) -> None:
+        log.error("StreamConsumer.process", {"stream": self.stream_name, "window": window.id,
+                                             "error": repr(error), "status": "nacked"})
+        if on_error is None:
+            _std_log.warning("stream %s window %s failed and was nacked: %r",
+                             self.stream_name, window.id, error)
+            return
+        try:
+            result = on_error(window, error)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:  # a failing error handler must not stop the loop
+            _std_log.warning("stream %s on_error failed: %r", self.stream_name, exc)
 
     async def _settle(self, window: Window, success: bool) -> None:
         try:
