@@ -70,3 +70,25 @@ async def test_run_helper_runs_a_coroutine() -> None:
     import asyncio
 
     assert await asyncio.to_thread(run, answer()) == 42
+
+
+def test_stream_entry_points(queen: Queen) -> None:
+    from queen.builders.stream import StreamBuilder
+    from queen.stream.consumer import StreamConsumer
+
+    assert isinstance(queen.stream("user-events", "analytics"), StreamBuilder)
+    assert isinstance(queen.consumer("user-events", "my-group"), StreamConsumer)
+
+
+def test_queen_can_be_built_outside_a_loop(queen_url: str) -> None:
+    import asyncio
+
+    q = Queen(queen_url)  # e.g. at module level, before asyncio.run
+
+    async def use() -> int:
+        try:
+            return len(await q.queue("outside-loop-never-created").pop())
+        finally:
+            await q.close()
+
+    assert asyncio.run(use()) == 0
