@@ -752,12 +752,12 @@ def run(args: argparse.Namespace) -> int:
         for name in names:
             n = args.messages or WORKLOADS[name].default_messages
             spec = {"workload": name, "url": url, "messages": n, "options": options,
-                    "label": "queen-mq (ours)"}
+                    "label": "ours"}
             r = run_worker(sys.executable, spec, progress, f"{name} (ours)")
             r["side"] = "ours"
             results.append(r)
             if up_py:
-                spec = {**spec, "label": "queen-mq 2.6.0 (upstream)",
+                spec = {**spec, "label": "upstream 2.6.0",
                         "messages": args.upstream_messages or n}
                 # autopilot off: upstream then sends exactly the batch we ask for
                 r = run_worker(up_py, spec, progress, f"{name} (upstream)",
