@@ -232,9 +232,15 @@ async def test_signal_stops_an_idle_consumer(env: Env) -> None:
     assert await asyncio.wait_for(task, 5) == 0
 
 
-async def test_unknown_stream_raises(env: Env) -> None:
+async def test_unknown_or_deleted_stream_raises(env: Env) -> None:
     with pytest.raises(QueenHTTPError, match="Stream not found"):
         await env.queen.consumer("nope", "g").process(lambda w: None)
+    await env.define()
+    assert (await env.queen.stream("s", "ns").delete())["success"] is True
+    with pytest.raises(QueenHTTPError, match="Stream not found"):
+        await env.queen.stream("s", "ns").delete()
+    with pytest.raises(QueenHTTPError, match="Stream not found"):
+        await env.queen.consumer("s", "g").poll(timeout_millis=10)
 
 
 @pytest.mark.parametrize("server_version", ["auto", "0.7"])

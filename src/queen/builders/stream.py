@@ -11,6 +11,7 @@ Durations are given in seconds and sent as milliseconds (the ``_ms`` fields).
 from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional
+from urllib.parse import quote
 
 from ..errors import QueenValidationError
 from ..stream.consumer import StreamHost, stream_request
@@ -91,4 +92,10 @@ class StreamBuilder:
         """Create or update the stream; returns ``{"success", "stream_id", "name"}``."""
         reply = await stream_request(self._queen, "POST", "/api/v1/stream/define",
                                      self.to_payload())
+        return dict(reply or {})
+
+    async def delete(self) -> Dict[str, Any]:
+        """Delete the stream with its leases and bookmarks (its queues stay)."""
+        path = f"/api/v1/resources/streams/{quote(self._name, safe='')}"
+        reply = await stream_request(self._queen, "DELETE", path)
         return dict(reply or {})
