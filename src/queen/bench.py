@@ -95,6 +95,7 @@ class Meter:
         self.marks: Dict[str, float] = {}
         self.t0 = self.c0 = 0.0
         self.seconds = self.cpu = 0.0
+        self.u0 = self.s0 = self.user = self.sys = 0.0
         self._task: Optional[asyncio.Task[None]] = None
 
     async def _sample(self) -> None:
@@ -107,12 +108,15 @@ class Meter:
     def start(self) -> None:
         self.rss_start = rss_mb()
         self._task = asyncio.ensure_future(self._sample())
+        self.u0, self.s0 = os.times()[:2]
         self.c0 = time.process_time()
         self.t0 = time.perf_counter()
 
     def stop(self) -> None:
         self.seconds = time.perf_counter() - self.t0
         self.cpu = time.process_time() - self.c0
+        u, s = os.times()[:2]
+        self.user, self.sys = u - self.u0, s - self.s0
         if self._task is not None:
             self._task.cancel()
         self.rss_peak = max(self.rss_peak, rss_mb())
@@ -360,6 +364,9 @@ async def _run_workload(spec: Dict[str, Any]) -> Dict[str, Any]:
         "msgs_per_s": round(done / meter.seconds, 1) if meter.seconds else 0.0,
         "cpu_s": round(meter.cpu, 4),
         "cpu_us_per_msg": round(meter.cpu / done * 1e6, 2) if done else None,
+        # user/kernel split (os.times, 10 ms ticks): loopback TCP work is charged to the sender
+        "cpu_user_us_per_msg": round(meter.user / done * 1e6, 2) if done else None,
+        "cpu_sys_us_per_msg": round(meter.sys / done * 1e6, 2) if done else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
         "rss_start_mb": round(meter.rss_start, 1),
         "rss_sampled_peak_mb": round(meter.rss_peak, 1),
