@@ -22,6 +22,7 @@ personality registers these routes, so a 0.15 app answers them with its 404 page
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -34,6 +35,7 @@ GLOBAL_KEY = "__GLOBAL__"
 US = 1_000_000
 DEFAULT_POLL_TIMEOUT_MS = 30000
 DEFAULT_EXTEND_MS = 30000
+_FRACTION = re.compile(r"\.(\d+)")
 
 # The 0.7.5 server answers the consumers route with this SQL error (a missing column).
 CONSUMERS_SQL_ERROR = (
@@ -58,6 +60,8 @@ def parse_ts(value: Any) -> Optional[int]:
     if not isinstance(value, str) or not value:
         return None
     text = value.strip().replace(" ", "T", 1)
+    # Python < 3.11 only reads 3- or 6-digit fractions; Postgres trims trailing zeros.
+    text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     elif len(text) > 3 and text[-3] in "+-" and text[-3:].lstrip("+-").isdigit():
