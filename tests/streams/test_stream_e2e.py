@@ -92,6 +92,12 @@ async def test_builder_and_consumer_validate_input(env: Env) -> None:
         env.queen.consumer("s", "")
     with pytest.raises(QueenValidationError):
         await env.queen.consumer("s", "g").seek(12)  # type: ignore[arg-type]
+    with pytest.raises(QueenValidationError):
+        await env.queen.consumer("s", "g").poll(timeout_millis=-1)
+    with pytest.raises(QueenValidationError):
+        await env.queen.consumer("s", "g").process(lambda w: None, limit=0)
+    with pytest.raises(QueenValidationError):
+        StreamConsumer(env.queen, "s", "g", renew_interval_millis=0)
 
 
 async def test_messages_land_in_their_windows(env: Env) -> None:

@@ -143,6 +143,8 @@ class StreamConsumer:
     async def poll(self, timeout_millis: Optional[int] = None) -> Optional[Window]:
         """Long-poll one ready window (leased to this group), or None on timeout."""
         wait = self.poll_timeout_millis if timeout_millis is None else timeout_millis
+        if isinstance(wait, bool) or not isinstance(wait, int) or wait < 0:
+            raise QueenValidationError("timeout_millis must be an int >= 0")
         reply = await self._call(
             "poll",
             {"streamName": self.stream_name, "consumerGroup": self.consumer_group,
@@ -188,6 +190,9 @@ class StreamConsumer:
         ``queen.stream`` logger when there is none. Returns the windows handled."""
         if not callable(callback):
             raise QueenValidationError("process needs a callable callback(window)")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                                  or limit < 1):
+            raise QueenValidationError("limit must be a positive int (or None)")
         if on_error is not None and not callable(on_error):
             raise QueenValidationError("on_error must be callable(window, exc)")
         handled, backoff = 0, 0.1
