@@ -621,22 +621,25 @@ def run_worker(python: str, spec: Dict[str, Any], progress: Progress, label: str
     """Run one workload in a child interpreter and return its result record."""
     code = WORKER_BOOT.format(path=str(Path(__file__).resolve()))
     task = progress.add(label, int(spec["messages"]))
-    proc = subprocess.Popen([python, "-c", code, json.dumps(spec)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=tempfile.gettempdir(),
-                            env={**os.environ, **(env or {})})
     result: Optional[Dict[str, Any]] = None
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if not line.startswith(MARK):
-            continue
-        msg = json.loads(line[len(MARK):])
-        if msg["kind"] == "progress":
-            progress.update(task, msg["done"], msg["total"])
-        elif msg["kind"] == "result":
-            result = msg["result"]
-            progress.update(task, result["messages"], int(spec["messages"]))
-    stderr = proc.stderr.read() if proc.stderr else ""
-    proc.wait()
+    # stderr goes to a file: a chatty client must not block on a full pipe
+    with tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen([python, "-c", code, json.dumps(spec)], stdout=subprocess.PIPE,
+                                stderr=err, text=True, cwd=tempfile.gettempdir(),
+                                env={**os.environ, **(env or {})})
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if not line.startswith(MARK):
+                continue
+            msg = json.loads(line[len(MARK):])
+            if msg["kind"] == "progress":
+                progress.update(task, msg["done"], msg["total"])
+            elif msg["kind"] == "result":
+                result = msg["result"]
+                progress.update(task, result["messages"], int(spec["messages"]))
+        proc.wait()
+        err.seek(0)
+        stderr = err.read()
     if result is None:
         return {"workload": spec["workload"], "client": spec.get("label"), "ok": False,
                 "messages": 0, "error": f"worker exited with {proc.returncode}: {stderr[-2000:]}"}

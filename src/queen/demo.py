@@ -22,9 +22,9 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from queen.bench import Progress, print_table, server_url
+from queen.bench import Progress, print_table, server_url, wait_healthy
 
 
 @dataclass
@@ -219,36 +219,50 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.A
     return p
 
 
+def verdict(res: DemoResult, n: int) -> Tuple[int, List[str]]:
+    """Exit code and closing lines: 0 only when every id arrived exactly once."""
+    lines = []
+    if res.redelivered:
+        lines.append(f"note: {res.redelivered} input deliveries were retried by the processing stage")
+    if res.ok:
+        return 0, [*lines, f"OK: all {n:,} messages arrived exactly once"]
+    if res.error:
+        lines.append(f"FAILED: {res.error}")
+    if res.lost:
+        lines.append(f"FAILED: {len(res.lost):,} of {n:,} message(s) never arrived "
+                     f"(first ids: {res.lost[:10]})")
+    if res.duplicates:
+        sample = dict(list(res.duplicates.items())[:10])
+        lines.append(f"FAILED: {len(res.duplicates):,} message(s) arrived more than once "
+                     f"(id: times {sample})")
+    return 1, lines
+
+
 def run(args: argparse.Namespace) -> int:
     from queen.aio import run as aio_run
 
     if args.messages < 1:
         print("--messages must be at least 1", file=sys.stderr)
         return 2
-    with server_url(args.url, args.compat) as url:
-        external = args.url or os.environ.get("QUEEN_URL")
-        where = url if external else "embedded server at " + url
-        print(f"queen demo: {args.messages:,} messages, {args.partitions} partitions, "
-              f"{where}", flush=True)
-        res = aio_run(run_pipeline(url, args.messages, args.partitions, args.batch,
-                                   args.concurrency, args.timeout, not args.quiet))
+    try:
+        with server_url(args.url, args.compat) as url:
+            external = args.url or os.environ.get("QUEEN_URL")
+            if external:
+                wait_healthy(url, timeout=3.0)  # fail fast, not after the client's retries
+            where = url if external else "embedded server at " + url
+            print(f"queen demo: {args.messages:,} messages, {args.partitions} partitions, "
+                  f"{where}", flush=True)
+            res = aio_run(run_pipeline(url, args.messages, args.partitions, args.batch,
+                                       args.concurrency, args.timeout, not args.quiet))
+    except Exception as exc:  # e.g. no server there: say so instead of a traceback
+        print(f"FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     print_table("queen demo", ["stage", "messages", "seconds", "msgs/s", "latency p50 ms",
                                "latency p99 ms"], report(res))
-    if res.redelivered:
-        print(f"note: {res.redelivered} input deliveries were retried by the processing stage")
-    if res.ok:
-        print(f"OK: all {args.messages:,} messages arrived exactly once")
-        return 0
-    if res.error:
-        print(f"FAILED: {res.error}", file=sys.stderr)
-    if res.lost:
-        print(f"FAILED: {len(res.lost):,} message(s) never arrived (first ids: "
-              f"{res.lost[:10]})", file=sys.stderr)
-    if res.duplicates:
-        sample = dict(list(res.duplicates.items())[:10])
-        print(f"FAILED: {len(res.duplicates):,} message(s) arrived more than once "
-              f"(id: times {sample})", file=sys.stderr)
-    return 1
+    code, lines = verdict(res, args.messages)
+    for line in lines:
+        print(line, file=sys.stdout if code == 0 or line.startswith("note") else sys.stderr)
+    return code
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -95,3 +95,26 @@ def test_render_table_aligns_columns() -> None:
     assert lines[0] == "t"
     assert lines[1] == "name   n"
     assert lines[3] == "a      1" and lines[4] == "bbb   22"
+
+
+def _result(lost: list[int], dups: dict[int, int], error: str | None = None) -> demo.DemoResult:
+    stages = [demo.Stage("s", 3, count=3, first=1.0, last=2.0, latencies=[0.1, 0.2, 0.3])]
+    return demo.DemoResult(stages, 0.0, 2.0, lost, dups, 0, error)
+
+
+def test_demo_verdict_fails_on_loss_and_on_duplicates() -> None:
+    assert demo.verdict(_result([], {}), 3) == (0, ["OK: all 3 messages arrived exactly once"])
+    code, lines = demo.verdict(_result([2], {}), 3)
+    assert code == 1 and "1 of 3 message(s) never arrived (first ids: [2])" in lines[0]
+    code, lines = demo.verdict(_result([], {1: 2}), 3)
+    assert code == 1 and "arrived more than once" in lines[0] and "{1: 2}" in lines[0]
+    code, lines = demo.verdict(_result([], {}, "timed out after 5 s"), 3)
+    assert code == 1 and lines == ["FAILED: timed out after 5 s"]
+
+
+def test_demo_without_a_server_fails_with_a_message() -> None:
+    port = bench.free_port()  # nothing listens there
+    r = _run("demo", "--url", f"http://127.0.0.1:{port}", "--messages", "10", "--quiet",
+             timeout=120)
+    assert r.returncode == 1
+    assert "FAILED" in r.stderr and "Traceback" not in r.stderr
