@@ -140,6 +140,8 @@ def test_every_node_gets_keys(core: SimpleNamespace) -> None:
         (([1, 2],), TypeError),
         ((["a"], 0), ValueError),
         ((["a"], -3), ValueError),
+        ((["a"], 100_001), ValueError),
+        ((["a"], 2**40), ValueError),
         ((["a"], 1.5), TypeError),
         ((["a"], True), TypeError),
     ],

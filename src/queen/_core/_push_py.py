@@ -62,7 +62,7 @@ def encode_push_items(
             raise TypeError(f"message {i}: data is not JSON serialisable: {e}") from None
         item = head + body + b',"transactionId":' + txid_json
         trace_id = m.get("traceId")
-        if is_uuid(trace_id):
+        if isinstance(trace_id, str) and is_uuid(trace_id):
             item += b',"traceId":"' + trace_id.encode("ascii") + b'"}'
         else:
             item += b"}"

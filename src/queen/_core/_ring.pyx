@@ -8,6 +8,8 @@ from libc.stdint cimport uint32_t
 
 __all__ = ["fnv1a32", "mix32", "HashRing"]
 
+MAX_VNODES = 100_000  # per node; far beyond any useful ring
+
 
 cdef inline uint32_t _fnv(const unsigned char* p, Py_ssize_t n) noexcept nogil:
     cdef uint32_t h = 0x811C9DC5
@@ -73,8 +75,8 @@ cdef class HashRing:
             raise TypeError("HashRing() needs an iterable of node names, not a str")
         if not isinstance(vnodes, int) or isinstance(vnodes, bool):
             raise TypeError(f"vnodes must be an int, not {type(vnodes).__name__}")
-        if vnodes < 1:
-            raise ValueError(f"vnodes must be >= 1, got {vnodes}")
+        if not 1 <= vnodes <= MAX_VNODES:
+            raise ValueError(f"vnodes must be between 1 and {MAX_VNODES}, got {vnodes}")
         cdef list unique = []
         for n in nodes:
             if not isinstance(n, str):

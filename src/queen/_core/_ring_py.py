@@ -9,6 +9,7 @@ __all__ = ["fnv1a32", "mix32", "HashRing"]
 
 _OFFSET = 0x811C9DC5
 _PRIME = 0x01000193
+MAX_VNODES = 100_000  # per node; far beyond any useful ring
 
 
 def fnv1a32(s: str) -> int:
@@ -55,8 +56,8 @@ class HashRing:
             raise TypeError("HashRing() needs an iterable of node names, not a str")
         if not isinstance(vnodes, int) or isinstance(vnodes, bool):
             raise TypeError(f"vnodes must be an int, not {type(vnodes).__name__}")
-        if vnodes < 1:
-            raise ValueError(f"vnodes must be >= 1, got {vnodes}")
+        if not 1 <= vnodes <= MAX_VNODES:
+            raise ValueError(f"vnodes must be between 1 and {MAX_VNODES}, got {vnodes}")
         unique: list[str] = []
         for n in nodes:
             if not isinstance(n, str):

@@ -216,9 +216,10 @@ cdef class _Stat:
     cdef object average(self):
         if self.n == 0:
             return None
-        if not self.floats:
-            return self.int_total() / self.n
-        return self.total() / self.n
+        try:
+            return (self.total() if self.floats else self.int_total()) / self.n
+        except OverflowError:  # an int sum beyond any float
+            return float("inf") if self.int_total() > 0 else float("-inf")
 
 
 def window_aggregate(messages, spec):

@@ -129,9 +129,10 @@ class _Stat:
     def average(self) -> Union[int, float, None]:
         if self.n == 0:
             return None
-        if not self.floats:
-            return self.isum / self.n
-        return self.total() / self.n
+        try:
+            return (self.total() if self.floats else self.isum) / self.n
+        except OverflowError:  # an int sum beyond any float
+            return float("inf") if self.isum > 0 else float("-inf")
 
 
 def window_aggregate(messages: Sequence[Any], spec: Mapping[str, Any]) -> Dict[str, Any]:

@@ -1,0 +1,333 @@
+"""Randomised agreement between the compiled and the pure twin of every kernel."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, Callable, Tuple
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+Twins = Tuple[SimpleNamespace, SimpleNamespace]
+SETTINGS = settings(
+    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+def outcome(fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return ("ok", fn(*args))
+    except Exception as e:  # both twins must fail the same way
+        return ("error", type(e), str(e))
+
+
+# --- values --------------------------------------------------------------------------
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**64 - 1)
+    | st.floats()
+    | st.text(max_size=8)
+)
+json_like = st.recursive(
+    scalars,
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=4), c, max_size=4),
+    max_leaves=12,
+)
+uuids = st.uuids().map(str) | st.uuids().map(lambda u: str(u).upper())
+odd_values = (
+    json_like
+    | uuids
+    | st.integers()
+    | st.sampled_from(["", "\ud800", b"bytes", {1, 2}, (1, 2), {3: "int key"}])
+)
+
+
+# --- ids ---------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(
+    s=uuids
+    | st.text(alphabet="0123456789abcdefABCDEFxg-\u0661", min_size=34, max_size=38)
+    | st.text()
+    | st.integers()
+    | st.none()
+)
+def test_is_uuid(twins: Twins, s: Any) -> None:
+    compiled, pure = twins
+    assert compiled.is_uuid(s) is pure.is_uuid(s)
+
+
+# --- ring --------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(s=st.text() | st.binary() | st.integers())
+def test_fnv1a32(twins: Twins, s: Any) -> None:
+    compiled, pure = twins
+    assert outcome(compiled.fnv1a32, s) == outcome(pure.fnv1a32, s)
+
+
+@SETTINGS
+@given(h=st.integers(min_value=-5, max_value=2**32 + 5) | st.floats() | st.booleans())
+def test_mix32(twins: Twins, h: Any) -> None:
+    compiled, pure = twins
+    assert outcome(compiled.mix32, h) == outcome(pure.mix32, h)
+
+
+@SETTINGS
+@given(
+    nodes=st.lists(st.text(max_size=12), max_size=6),
+    vnodes=st.integers(min_value=1, max_value=40),
+    keys=st.lists(st.text(max_size=20), min_size=1, max_size=30),
+    skip_mask=st.lists(st.booleans(), max_size=6),
+)
+def test_ring_lookup(twins: Twins, nodes: list, vnodes: int, keys: list, skip_mask: list) -> None:
+    compiled, pure = twins
+    a, b = compiled.HashRing(nodes, vnodes), pure.HashRing(nodes, vnodes)
+    assert a.nodes == b.nodes and len(a) == len(b) and repr(a) == repr(b)
+    skip = {n for n, s in zip(a.nodes, skip_mask) if s}
+    for key in keys:
+        assert a.lookup(key) == b.lookup(key)
+        assert a.lookup(key, skip) == b.lookup(key, skip)
+
+
+@SETTINGS
+@given(nodes=st.lists(odd_values, max_size=3) | st.text(), vnodes=odd_values)
+def test_ring_errors(twins: Twins, nodes: Any, vnodes: Any) -> None:
+    compiled, pure = twins
+    a = outcome(compiled.HashRing, nodes, vnodes)
+    b = outcome(pure.HashRing, nodes, vnodes)
+    assert a[0] == b[0]
+    if a[0] == "error":
+        assert a == b
+
+
+# --- push --------------------------------------------------------------------------------
+
+message = st.dictionaries(
+    st.sampled_from(["data", "payload", "transactionId", "traceId", "x", "y"]),
+    odd_values,
+    max_size=5,
+)
+
+
+def normalise(messages: list, result: Any) -> Any:
+    """Replace generated (random) transactionIds so both twins' results compare."""
+    if result[0] != "ok":
+        return result
+    fragments, txids = result[1]
+    fragments, txids = list(fragments), list(txids)
+    for i, m in enumerate(messages):
+        if m.get("transactionId") is None:
+            fragments[i] = fragments[i].replace(txids[i].encode(), b"GENERATED")
+            txids[i] = "GENERATED"
+    return ("ok", fragments, txids)
+
+
+@SETTINGS
+@given(
+    queue=st.text(max_size=6) | st.none(),
+    partition=st.text(max_size=6),
+    messages=st.lists(message | odd_values, max_size=6),
+)
+def test_encode_push_items(twins: Twins, queue: Any, partition: str, messages: list) -> None:
+    compiled, pure = twins
+    a = outcome(compiled.encode_push_items, queue, partition, messages)
+    b = outcome(pure.encode_push_items, queue, partition, messages)
+    assert normalise(messages, a) == normalise(messages, b)
+    if a[0] == "ok":
+        for fragment in a[1][0]:
+            orjson.loads(fragment)  # every fragment is valid JSON
+
+
+@SETTINGS
+@given(fragments=st.lists(st.binary(max_size=8) | st.text(max_size=3), max_size=5))
+def test_join_items(twins: Twins, fragments: list) -> None:
+    compiled, pure = twins
+    a, b = outcome(compiled.join_items, fragments), outcome(pure.join_items, fragments)
+    assert a[0] == b[0]
+    if a[0] == "ok":
+        assert a == b
+    else:
+        assert a[1] is b[1]
+
+
+ops = st.lists(
+    st.tuples(st.sampled_from(["append", "take", "due"]), st.integers(min_value=0, max_value=4)),
+    max_size=20,
+)
+
+
+@SETTINGS
+@given(max_count=st.integers(min_value=1, max_value=6), ops=ops)
+def test_push_buffer(twins: Twins, max_count: int, ops: list) -> None:
+    compiled, pure = twins
+    a, b = compiled.PushBuffer(max_count, 1e9), pure.PushBuffer(max_count, 1e9)
+    seq = 0
+    for op, n in ops:
+        if op == "append":
+            frags = [f"f{seq + i}".encode() for i in range(n)]
+            txids = [f"t{seq + i}" for i in range(n)]
+            seq += n
+            assert a.append(frags, txids) is b.append(frags, txids)
+        elif op == "take":
+            assert a.take() == b.take()
+        else:
+            assert a.due(1e12) is b.due(1e12)
+        assert a.count == b.count == len(a) == len(b)
+        assert (a.first_at == 0.0) is (b.first_at == 0.0)
+
+
+# --- pop ---------------------------------------------------------------------------------
+
+text_or_none = st.none() | st.text(max_size=5)
+pop_message = st.fixed_dictionaries(
+    {},
+    optional={
+        "id": text_or_none,
+        "transactionId": text_or_none,
+        "queue": text_or_none,
+        "partition": text_or_none,
+        "partitionId": text_or_none,
+        "consumerGroup": st.sampled_from([None, "__QUEUE_MODE__", "g", ""]) | json_like,
+        "leaseId": st.sampled_from([None, "", "L"]) | json_like,
+        "traceId": text_or_none,
+        "retryCount": st.none() | st.integers(0, 5),
+        "priority": st.none() | st.integers(0, 5),
+        "producerSub": text_or_none,
+        "data": json_like,
+    },
+)
+pop_doc = st.fixed_dictionaries(
+    {},
+    optional={
+        "messages": st.lists(pop_message, max_size=4) | json_like,
+        "queue": text_or_none,
+        "consumerGroup": st.sampled_from([None, "__QUEUE_MODE__", "g"]),
+        "leaseId": st.sampled_from([None, "", "L"]),
+        "partition": st.sampled_from([None, "", "p"]),
+        "partitionId": text_or_none,
+        "partitionsClaimed": st.integers(0, 3),
+        "success": st.none() | st.booleans(),
+        "error": st.none()
+        | st.sampled_from(["no_available_partition", "lease_held", "partition_not_found", "boom"])
+        | json_like,
+    },
+)
+
+
+@SETTINGS
+@given(doc=pop_doc | json_like, with_trace=st.booleans())
+def test_parse_pop(twins: Twins, doc: Any, with_trace: bool) -> None:
+    compiled, pure = twins
+    try:
+        body = orjson.dumps(doc)
+    except orjson.JSONEncodeError:
+        return
+    factory = (lambda m: sorted(m)) if with_trace else None
+    assert outcome(compiled.parse_pop, body, factory) == outcome(pure.parse_pop, body, factory)
+
+
+@SETTINGS
+@given(body=st.binary(max_size=30) | st.text(max_size=10) | st.none() | st.integers())
+def test_parse_pop_raw(twins: Twins, body: Any) -> None:
+    compiled, pure = twins
+    assert outcome(compiled.parse_pop, body) == outcome(pure.parse_pop, body)
+
+
+# --- window ------------------------------------------------------------------------------
+
+numbers = (
+    st.integers(min_value=-(2**64), max_value=2**64)
+    | st.integers()
+    | st.floats()
+    | st.sampled_from([2**53, 2**53 + 1, -(2**53) - 1, 0.0, -0.0])
+)
+leaf = numbers | st.booleans() | st.none() | st.text(max_size=2)
+field = st.recursive(
+    leaf,
+    lambda c: (
+        st.lists(c, max_size=3)
+        | st.dictionaries(st.sampled_from(["a", "b", "0", "1"]), c, max_size=3)
+    ),
+    max_leaves=8,
+)
+window_messages = st.lists(
+    st.dictionaries(st.sampled_from(["data", "id"]), field, max_size=2) | field, max_size=25
+)
+paths = st.sampled_from(
+    ["data", "data.a", "data.b", "data.0", "data.a.0", "data.a.b", "data.1", "id", "", "data..a"]
+)
+
+
+@SETTINGS
+@given(messages=window_messages, path=paths)
+def test_get_path(twins: Twins, messages: list, path: str) -> None:
+    compiled, pure = twins
+    for m in messages:
+        assert compiled.get_path(m, path) is pure.get_path(m, path) or repr(
+            compiled.get_path(m, path)
+        ) == repr(pure.get_path(m, path))
+
+
+@SETTINGS
+@given(messages=window_messages, path=paths)
+def test_group_by(twins: Twins, messages: list, path: str) -> None:
+    compiled, pure = twins
+
+    def shape(r: Any) -> Any:
+        if r[0] != "ok":
+            return r
+        return [(repr(k), [id(m) for m in v]) for k, v in r[1].items()]
+
+    a = outcome(compiled.window_group_by, messages, path)
+    b = outcome(pure.window_group_by, messages, path)
+    assert shape(a) == shape(b)
+
+
+@SETTINGS
+@given(messages=window_messages, path=paths)
+def test_filter(twins: Twins, messages: list, path: str) -> None:
+    compiled, pure = twins
+
+    def pred(m: Any) -> Any:
+        return pure.get_path(m, path)
+
+    assert [id(m) for m in compiled.window_filter(messages, pred)] == [
+        id(m) for m in pure.window_filter(messages, pred)
+    ]
+
+
+spec = st.fixed_dictionaries(
+    {},
+    optional={
+        "count": st.booleans() | st.integers(0, 1),
+        "sum": st.lists(paths, max_size=3) | paths,
+        "avg": st.lists(paths, max_size=3),
+        "min": st.lists(paths, max_size=3),
+        "max": st.lists(paths, max_size=3) | st.none(),
+    },
+)
+
+
+@SETTINGS
+@given(messages=window_messages, spec=spec)
+def test_aggregate(twins: Twins, messages: list, spec: dict) -> None:
+    compiled, pure = twins
+    a = outcome(compiled.window_aggregate, messages, spec)
+    b = outcome(pure.window_aggregate, messages, spec)
+    # repr: also tells 1 from 1.0 and keeps key order; nan == nan there
+    assert repr(a) == repr(b)
+
+
+@SETTINGS
+@given(spec=st.dictionaries(st.text(max_size=5), odd_values, max_size=3) | odd_values)
+def test_aggregate_bad_specs(twins: Twins, spec: Any) -> None:
+    compiled, pure = twins
+    a = outcome(compiled.window_aggregate, [{"v": 1}], spec)
+    b = outcome(pure.window_aggregate, [{"v": 1}], spec)
+    assert repr(a) == repr(b)
