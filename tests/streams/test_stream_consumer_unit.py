@@ -32,11 +32,17 @@ class FakeTransport:
     def __init__(self, script: Script) -> None:
         self.script = script
         self.calls: List[Tuple[str, Any, Optional[float], bool]] = []
+        self.gets: List[str] = []
+        self.lease_ms = 60000
 
     async def request(self, method: str, path: str, *, body: Optional[bytes] = None,
                       affinity_key: Optional[str] = None, timeout: Optional[float] = None,
                       idempotent: bool = True) -> Reply:
         payload = orjson.loads(body) if body else None
+        if method == "GET":  # process() reads the stream's window lease once
+            self.gets.append(path)
+            return Reply(200, orjson.dumps({"name": "s", "windowLeaseTimeoutMs": self.lease_ms}),
+                         "GET")
         self.calls.append((path, payload, timeout, idempotent))
         out = self.script(path, payload)
         if isinstance(out, BaseException):
@@ -202,3 +208,28 @@ async def test_on_error_sees_the_failure_else_the_logger_does(
     with caplog.at_level("WARNING", logger="queen.stream"):
         await c.process(boom, limit=1)
     assert "nacked" in caplog.text and "KeyError" in caplog.text
+
+
+async def test_renewals_fit_a_short_window_lease(sleeps: List[float]) -> None:
+    renewed = asyncio.Event()
+
+    def script(path: str, payload: Any) -> Any:
+        if path.endswith("/poll"):
+            return WINDOW
+        if path.endswith("/renew-lease"):
+            renewed.set()
+            return {"success": True, "lease_expires_at": "x"}
+        return {"success": True, "acked": True}
+
+    async def slow(window: Window) -> None:
+        await asyncio.wait_for(renewed.wait(), 5)  # 20 s renewals would time out here
+
+    q = FakeQueen(script)
+    q._transport.lease_ms = 100
+    c = StreamConsumer(q, "s", "g")
+    assert c.renew_interval_millis == 20000
+    assert await c.process(slow, limit=1) == 1
+    assert c.renew_interval_millis == 50
+    assert q._transport.gets == ["/api/v1/resources/streams/s"]
+    await c.process(slow, limit=1)
+    assert len(q._transport.gets) == 1            # looked up once

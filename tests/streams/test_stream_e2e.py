@@ -204,6 +204,21 @@ async def test_long_callback_keeps_its_lease(env: Env) -> None:
     assert nxt is not None and datas(nxt) == ["tick"]  # the first window was acked
 
 
+async def test_default_renewals_fit_a_short_lease(env: Env) -> None:
+    await env.define(lease=0.2)             # renewals every 100 ms instead of 20 s
+    await env.push("a", "x", 0.2)
+    await env.push("a", "tick", 1.6)
+    consumer = env.queen.consumer("s", "g")
+
+    async def slow(window: Window) -> None:
+        await asyncio.sleep(0.35)           # real time: a few renewals
+        env.srv.advance(1.0)                # fake time: far past the 0.2 s lease
+
+    assert await asyncio.wait_for(consumer.process(slow, limit=1), 10) == 1
+    assert consumer.renew_interval_millis == 100
+    assert await consumer.poll(timeout_millis=10) is None   # acked: not offered again
+
+
 async def test_partitioned_keys(env: Env) -> None:
     await env.define(sources=("a", "b"), partitioned=True)
     await env.push("a", 1, 0.1, "k1")

@@ -14,6 +14,7 @@ import inspect
 import logging
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Dict, Optional, Protocol, Union
+from urllib.parse import quote
 
 import orjson
 
@@ -50,6 +51,7 @@ STREAMS_REMOVED = (
     "the old windowed streams were removed in Queen 0.15 (their routes answer 404); "
     "use a Queen 0.7.x server, or the new streaming API under /streams/v1/"
 )
+DEFAULT_RENEW_MILLIS = 20000
 _NON_IDEMPOTENT = frozenset({"poll", "ack", "renew-lease"})
 
 
@@ -114,7 +116,7 @@ class StreamConsumer:
         consumer_group: str,
         *,
         poll_timeout_millis: int = 30000,
-        renew_interval_millis: int = 20000,
+        renew_interval_millis: Optional[int] = None,
         extend_millis: int = 30000,
         max_backoff_millis: int = 2000,
     ) -> None:
@@ -122,7 +124,8 @@ class StreamConsumer:
             if not isinstance(value, str) or not value:
                 raise QueenValidationError(f"{label} must be a non-empty string")
         for label, number in (("poll_timeout_millis", poll_timeout_millis),
-                              ("renew_interval_millis", renew_interval_millis),
+                              ("renew_interval_millis",
+                               1 if renew_interval_millis is None else renew_interval_millis),
                               ("extend_millis", extend_millis),
                               ("max_backoff_millis", max_backoff_millis)):
             if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
@@ -131,7 +134,10 @@ class StreamConsumer:
         self.stream_name = stream_name
         self.consumer_group = consumer_group
         self.poll_timeout_millis = poll_timeout_millis
-        self.renew_interval_millis = renew_interval_millis
+        # None: every 20 s, or half the stream's window lease when that is shorter
+        # (looked up at the first window; a renewal after the lease ran out is too late).
+        self._renew_auto = renew_interval_millis is None
+        self.renew_interval_millis = renew_interval_millis or DEFAULT_RENEW_MILLIS  # type: int
         self.extend_millis = extend_millis
         self.max_backoff_millis = max_backoff_millis
         self._affinity = f"stream:{stream_name}:{consumer_group}"
@@ -221,6 +227,17 @@ class StreamConsumer:
             handled += 1
         return handled
 
+    async def _fit_renewals(self) -> None:
+        path = f"/api/v1/resources/streams/{quote(self.stream_name, safe='')}"
+        try:
+            info = await stream_request(self._queen, "GET", path, affinity_key=self._affinity)
+        except (QueenHTTPError, QueenConnectionError, QueenTimeoutError):
+            return  # the poll that follows reports real problems
+        lease = info.get("windowLeaseTimeoutMs") if isinstance(info, dict) else None
+        if isinstance(lease, int) and not isinstance(lease, bool) and lease > 0:
+            self.renew_interval_millis = max(10, min(DEFAULT_RENEW_MILLIS, lease // 2))
+        self._renew_auto = False
+
     async def _poll_or_stop(self, signal: Optional[asyncio.Event]) -> Optional[Window]:
         if signal is None:
             return await self.poll()
@@ -237,6 +254,8 @@ class StreamConsumer:
 
     async def _handle(self, callback: WindowCallback, window: Window,
                       on_error: Optional[ErrorCallback]) -> None:
+        if self._renew_auto:
+            await self._fit_renewals()
         renewer = asyncio.ensure_future(self._keep_leased(window))
         error: Optional[Exception] = None
         try:
