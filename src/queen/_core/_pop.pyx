@@ -79,24 +79,31 @@ def parse_pop(body, trace_factory=None):
             PyDict_SetItem(m, "partition", env_partition)
         if env_partition_id is not None and _get(m, "partitionId") is None:
             PyDict_SetItem(m, "partitionId", env_partition_id)
+        # Only write what changes: same result as the pure twin, fewer dict writes.
         found = PyDict_GetItemWithError(m, "consumerGroup")
-        group = env_group if found == NULL else <object>found
-        if group is not None and isinstance(group, str) and <str>group == _QUEUE_MODE:
-            group = None
-        PyDict_SetItem(m, "consumerGroup", group)
-        lease = _get(m, "leaseId")
+        if found == NULL:
+            group = env_group
+            if isinstance(group, str) and <str>group == _QUEUE_MODE:
+                group = None
+            PyDict_SetItem(m, "consumerGroup", group)
+        else:
+            group = <object>found
+            if isinstance(group, str) and <str>group == _QUEUE_MODE:
+                PyDict_SetItem(m, "consumerGroup", None)
+        found = PyDict_GetItemWithError(m, "leaseId")
+        lease = None if found == NULL else <object>found
         if lease is None or (isinstance(lease, str) and not <str>lease):
             lease = env_lease
-        if isinstance(lease, str) and not <str>lease:
-            lease = None
-        PyDict_SetItem(m, "leaseId", lease)
-        if _get(m, "traceId") is None:
+            if isinstance(lease, str) and not <str>lease:
+                lease = None
+            PyDict_SetItem(m, "leaseId", lease)
+        if PyDict_GetItemWithError(m, "traceId") == NULL:
             PyDict_SetItem(m, "traceId", None)
         if _get(m, "retryCount") is None:
             PyDict_SetItem(m, "retryCount", 0)
         if _get(m, "priority") is None:
             PyDict_SetItem(m, "priority", 0)
-        if _get(m, "producerSub") is None:
+        if PyDict_GetItemWithError(m, "producerSub") == NULL:
             PyDict_SetItem(m, "producerSub", None)
         if trace_factory is not None:
             PyDict_SetItem(m, "trace", trace_factory(m))
