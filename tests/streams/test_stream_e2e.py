@@ -253,6 +253,26 @@ async def test_signal_stops_an_idle_consumer(env: Env) -> None:
     assert await asyncio.wait_for(task, 5) == 0
 
 
+async def test_signal_during_a_callback_finishes_and_acks_it(env: Env) -> None:
+    await env.define()
+    await env.push("a", "x", 0.2)
+    await env.push("a", "y", 1.2)
+    await env.push("a", "tick", 2.6)        # two windows ready
+    signal = asyncio.Event()
+    seen: List[Any] = []
+
+    async def cb(window: Window) -> None:
+        signal.set()
+        await asyncio.sleep(0.01)
+        seen.append(datas(window))
+
+    consumer = env.queen.consumer("s", "g")
+    assert await asyncio.wait_for(consumer.process(cb, signal), 5) == 1
+    assert seen == [["x"]]
+    nxt = await consumer.poll(timeout_millis=1000)
+    assert nxt is not None and datas(nxt) == ["y"]
+
+
 async def test_unknown_or_deleted_stream_raises(env: Env) -> None:
     with pytest.raises(QueenHTTPError, match="Stream not found"):
         await env.queen.consumer("nope", "g").process(lambda w: None)
