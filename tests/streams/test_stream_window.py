@@ -6,6 +6,8 @@ from types import SimpleNamespace
 from typing import Any, Dict, List
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import queen._core
 import queen.stream.window as window_mod
@@ -134,3 +136,57 @@ def test_from_wire_rejects_non_list_messages() -> None:
     with pytest.raises(QueenValidationError):
         Window.from_wire({"messages": {"a": 1}})
     assert Window.from_wire({"messages": None}).size() == 0
+
+
+# -- property: aggregate never crashes and agrees with a plain reference ------
+
+_values = st.one_of(
+    st.none(), st.booleans(), st.text(max_size=3),
+    st.integers(-10**6, 10**6), st.floats(-1e6, 1e6, allow_nan=False),
+    st.lists(st.integers(0, 9), max_size=2), st.dictionaries(st.sampled_from("xy"), st.integers()),
+)
+_data = st.one_of(st.none(), st.integers(), st.dictionaries(st.sampled_from(["a", "b"]), _values))
+_messages = st.lists(st.builds(lambda d: {"id": "m", "data": d}, _data), max_size=30)
+
+
+def _numbers(messages: List[Dict[str, Any]], key: str) -> List[Any]:
+    out = []
+    for m in messages:
+        data = m["data"]
+        v = data.get(key) if isinstance(data, dict) else None
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            out.append(v)
+    return out
+
+
+@pytest.mark.parametrize("pure", [True, False])
+@settings(max_examples=60, deadline=None)
+@given(messages=_messages)
+def test_aggregate_matches_reference(pure: bool, messages: List[Dict[str, Any]]) -> None:
+    try:
+        twin = queen._core.load(pure=pure)
+    except ImportError:
+        pytest.skip("compiled core not built")
+    original = window_mod._core
+    window_mod._core = twin  # hypothesis and function-scoped monkeypatch do not mix
+    try:
+        w = make(messages)
+        paths = ["data.a", "data.b", "data.a.x", "data.zzz"]
+        stats = w.aggregate({"count": True, "sum": paths, "avg": paths, "min": paths,
+                             "max": paths})
+        groups = w.group_by("data.a")
+    finally:
+        window_mod._core = original
+    assert stats["count"] == len(messages)
+    assert sum(len(g) for g in groups.values()) == len(messages)
+    for key in ("a", "b"):
+        nums = _numbers(messages, key)
+        path = f"data.{key}"
+        assert stats["sum"][path] == pytest.approx(sum(nums), rel=1e-9, abs=1e-6)
+        assert stats["min"][path] == (min(nums) if nums else None)
+        assert stats["max"][path] == (max(nums) if nums else None)
+        if nums:
+            assert stats["avg"][path] == pytest.approx(sum(nums) / len(nums), rel=1e-9, abs=1e-6)
+        else:
+            assert stats["avg"][path] is None
+    assert stats["sum"]["data.zzz"] == 0 and stats["avg"]["data.zzz"] is None
