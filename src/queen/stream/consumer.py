@@ -52,6 +52,8 @@ STREAMS_REMOVED = (
     "use a Queen 0.7.x server, or the new streaming API under /streams/v1/"
 )
 DEFAULT_RENEW_MILLIS = 20000
+# A retried poll could lease a second window, a retried ack/renew fails on the
+# lease the first attempt already used up: let the consumer loop handle these.
 _NON_IDEMPOTENT = frozenset({"poll", "ack", "renew-lease"})
 
 
@@ -68,6 +70,7 @@ async def stream_request(
     *,
     timeout: Optional[float] = None,
     affinity_key: Optional[str] = None,
+    idempotent: bool = True,
 ) -> Any:
     """Send one stream request; return the parsed JSON reply (None for an empty body).
 
@@ -77,10 +80,9 @@ async def stream_request(
     if await queen._generation() == "0.15":
         raise _removed()
     body = orjson.dumps(payload) if payload is not None else None
-    op = path.rsplit("/", 1)[-1]
     response = await queen._transport.request(
         method, path, body=body, timeout=timeout, affinity_key=affinity_key,
-        idempotent=op not in _NON_IDEMPOTENT,
+        idempotent=idempotent,
     )
     if response.status == 404 and (not response.body or response.body.lstrip()[:1] == b"<"):
         raise _removed()
@@ -144,7 +146,8 @@ class StreamConsumer:
 
     async def _call(self, op: str, payload: Dict[str, Any], timeout: Optional[float] = None) -> Any:
         return await stream_request(self._queen, "POST", f"/api/v1/stream/{op}", payload,
-                                    timeout=timeout, affinity_key=self._affinity)
+                                    timeout=timeout, affinity_key=self._affinity,
+                                    idempotent=op not in _NON_IDEMPOTENT)
 
     async def poll(self, timeout_millis: Optional[int] = None) -> Optional[Window]:
         """Long-poll one ready window (leased to this group), or None on timeout."""
