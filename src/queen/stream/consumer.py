@@ -139,7 +139,7 @@ class StreamConsumer:
         # None: every 20 s, or half the stream's window lease when that is shorter
         # (looked up at the first window; a renewal after the lease ran out is too late).
         self._renew_auto = renew_interval_millis is None
-        self.renew_interval_millis = renew_interval_millis or DEFAULT_RENEW_MILLIS  # type: int
+        self.renew_interval_millis: int = renew_interval_millis or DEFAULT_RENEW_MILLIS
         self.extend_millis = extend_millis
         self.max_backoff_millis = max_backoff_millis
         self._affinity = f"stream:{stream_name}:{consumer_group}"
