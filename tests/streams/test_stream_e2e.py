@@ -301,3 +301,23 @@ async def test_streams_on_015_raise_feature_error(
                 await call
             text = str(info.value)
             assert "Queen 0.15.x" in text and "removed" in text
+
+
+async def test_stream_resources_over_http(env: Env) -> None:
+    import httpx
+
+    await env.define(sources=("a", "b"), partitioned=True)
+    await env.push("a", "x", 0.2)
+    await env.push("b", "y", 1.6)
+    await env.push("a", "z", 1.7)
+    (window,) = await collect(env.queen.consumer("s", "g"), 1)
+    async with httpx.AsyncClient(base_url=env.srv.url) as http:
+        listing = (await http.get("/api/v1/resources/streams")).json()
+        stats = (await http.get("/api/v1/resources/streams/stats")).json()
+        one = (await http.get("/api/v1/resources/streams/s")).json()
+        missing = (await http.get("/api/v1/resources/streams/nope")).json()
+    (entry,) = listing["streams"]
+    assert entry["sourceQueues"] == ["a", "b"] and entry["partitioned"] is True
+    assert entry["windowDurationMs"] == 1000 and entry["windowGracePeriodMs"] == 500
+    assert stats["totalStreams"] == 1 and stats["totalWindowsProcessed"] == 1
+    assert one["id"] == entry["id"] and missing == {"error": "Stream not found"}
