@@ -86,7 +86,8 @@ def encode_push_items(queue, partition, messages):
     _check_target(queue, partition)
     cdef bytes head
     try:
-        head = _dumps({"queue": queue, "partition": partition})[:-1] + b',"payload":'
+        head = <bytes>_dumps({"queue": queue, "partition": partition})
+        head = head[:PyBytes_GET_SIZE(head) - 1] + b',"payload":'
     except _JSONEncodeError as e:
         raise TypeError(f"queue/partition are not valid text: {e}") from None
     cdef list fragments = []
