@@ -137,3 +137,23 @@ def test_uuid7_is_a_plain_str(core: SimpleNamespace) -> None:
     s = core.uuid7()
     assert type(s) is str
     assert sys.getsizeof(s) == sys.getsizeof("x" * 36)  # compact ASCII, like Python's own
+
+
+def test_uuid7_from_many_threads_is_unique_and_ordered_per_thread(core: SimpleNamespace) -> None:
+    import threading
+
+    results: list = []
+
+    def work() -> None:
+        ids = [core.uuid7() for _ in range(3000)]
+        results.append(ids)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 4
+    assert all(ids == sorted(ids) for ids in results)
+    every = [i for ids in results for i in ids]
+    assert len(set(every)) == len(every)
