@@ -6,7 +6,7 @@ import os
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.time cimport time_ns as _c_time_ns
 from cpython.unicode cimport PyUnicode_1BYTE_KIND, PyUnicode_FromKindAndData
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport uint64_t
 
 __all__ = ["uuid7", "is_uuid"]
 

@@ -94,7 +94,7 @@ def encode_push_items(queue, partition, messages):
     cdef list txids = []
     cdef list items = messages if type(messages) is list else list(messages)
     cdef Py_ssize_t i, n = PyList_GET_SIZE(items)
-    cdef object m, payload, txid, trace_id
+    cdef object m, payload, txid
     cdef PyObject* found
     cdef bytes body
     cdef bint generated

@@ -20,7 +20,7 @@ cdef inline uint32_t _fnv(const unsigned char* p, Py_ssize_t n) noexcept nogil:
 
 
 cdef inline uint32_t _fnv_str(object s) except? 0xFFFFFFFF:
-    cdef Py_ssize_t n
+    cdef Py_ssize_t n = 0
     cdef const char* p
     if not isinstance(s, str):
         raise TypeError(f"fnv1a32() needs a str, not {type(s).__name__}")
