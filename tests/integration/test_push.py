@@ -111,3 +111,11 @@ def test_bad_messages_rejected_at_push_time(queen: Queen, bad: Any) -> None:
 
 async def test_empty_push_sends_nothing(queen: Queen) -> None:
     assert await queen.queue("never-created-empty").push([]) == []
+
+
+async def test_awaiting_twice_sends_once(proxied: Queen, recorder: Any, make_queue: Any) -> None:
+    q = await make_queue("push-twice")
+    builder = proxied.queue(q).push([{"data": 1}])
+    first = await builder
+    assert await builder == first
+    assert len(recorder.to("/api/v1/push")) == 1

@@ -41,6 +41,7 @@ class PushBuilder:
         self._on_success: Optional[Callable[..., Any]] = None
         self._on_error: Optional[Callable[..., Any]] = None
         self._on_duplicate: Optional[Callable[..., Any]] = None
+        self._results: Optional[List[PushResult]] = None  # awaiting twice sends once
         # Encode now: bad input fails here, before anything is sent or buffered.
         try:
             self._fragments, self._txids = _core.encode_push_items(
@@ -68,6 +69,11 @@ class PushBuilder:
         return self._run().__await__()
 
     async def _run(self) -> List[PushResult]:
+        if self._results is None:
+            self._results = await self._send()
+        return self._results
+
+    async def _send(self) -> List[PushResult]:
         if not self._fragments:
             return []
         if log.enabled():
