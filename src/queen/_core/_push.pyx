@@ -199,12 +199,19 @@ cdef class PushBuffer:
 
     def append(self, fragments, txids):
         """Add encoded items; True when the buffer holds ``max_count`` or more."""
-        cdef Py_ssize_t nf = len(fragments), nt = len(txids)
+        cdef bint lists = type(fragments) is list and type(txids) is list
+        cdef Py_ssize_t nf, nt
+        if lists:
+            nf = PyList_GET_SIZE(fragments)
+            nt = PyList_GET_SIZE(txids)
+        else:
+            nf = len(fragments)
+            nt = len(txids)
         if nf != nt:
             raise ValueError(f"append() got {nf} fragments but {nt} transactionIds")
         if nf and PyList_GET_SIZE(self._fragments) == 0:
             self._first_at = _c_monotonic()
-        if nf == 1 and type(fragments) is list and type(txids) is list:
+        if lists and nf == 1:
             self._fragments.append(<object>PyList_GET_ITEM(fragments, 0))
             self._txids.append(<object>PyList_GET_ITEM(txids, 0))
         else:
