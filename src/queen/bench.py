@@ -715,6 +715,45 @@ def compare_rows(results: List[Dict[str, Any]]) -> List[List[str]]:
     return rows
 
 
+# issue 5's targets: (workload, metric, comparison, limit, text)
+TARGETS = (
+    ("push", "cpu", "<=", 1 / 5, "buffered push CPU/msg <= 1/5 upstream"),
+    ("popack", "cpu", "<=", 1 / 5, "batch pop+ack CPU/msg <= 1/5 upstream"),
+    ("consume1", "cpu", "<=", 1 / 10, "consume batch=1 CPU/msg <= 1/10 upstream"),
+    ("consume1", "rate", ">=", 10.0, "consume batch=1 msgs/s >= 10x upstream"),
+    ("txn", "cpu", "<=", 1 / 3, "transactional ack+push CPU/msg <= 1/3 upstream"),
+)
+
+
+def target_rows(results: List[Dict[str, Any]], raw: Optional[Dict[str, Any]]) -> List[List[str]]:
+    """One row per target that this run has the figures for: measured value and verdict."""
+    by = {(r["workload"], r.get("side", "ours")): r for r in results}
+    rows = []
+    for name, metric, op, limit, text in TARGETS:
+        a, b = by.get((name, "ours")), by.get((name, "upstream"))
+        if not a or not b:
+            continue
+        key = "cpu_us_per_msg" if metric == "cpu" else "msgs_per_s"
+        try:
+            value = float(a[key]) / float(b[key])
+        except (KeyError, TypeError, ValueError, ZeroDivisionError):
+            continue
+        ok = value <= limit if op == "<=" else value >= limit
+        rows.append([text, f"{value:.3f}x", "met" if ok else "MISSED"])
+    push = by.get(("push", "ours"))
+    if raw and push and raw.get("msgs_per_s") and push.get("msgs_per_s"):
+        share = float(push["msgs_per_s"]) / float(raw["msgs_per_s"])
+        rows.append(["buffered push within 10% of raw ingest", f"{share * 100:.0f}% of raw",
+                     "met" if share >= 0.9 else "MISSED"])
+    for r in results:
+        if r.get("rss_growth_pct") is not None:
+            rows.append([f"memory ({r.get('client')}): RSS 100k -> all within 10%",
+                         f"{r['rss_after_100k_mb']} -> {r['rss_after_all_mb']} MB "
+                         f"({r['rss_growth_pct']:+.1f}%)",
+                         "met" if r["rss_growth_pct"] <= 10 else "MISSED"])
+    return rows
+
+
 def upstream_python(venv: str) -> str:
     py = Path(venv) / "bin" / "python"
     if not py.exists():
@@ -791,11 +830,15 @@ def run(args: argparse.Namespace) -> int:
             line += f"; our buffered push: {push['msgs_per_s']:,.0f} msgs/s " \
                     f"({push['msgs_per_s'] / raw['msgs_per_s'] * 100:.0f}% of raw)"
         print(line)
+    targets = target_rows(results, raw)
+    if targets:
+        print_table("targets (issue 5)", ["target", "measured", "verdict"], targets)
     if args.json_out:
         doc = {"url": url if args.url or os.environ.get("QUEEN_URL") else "embedded",
                "compat": args.compat, "python": sys.version.split()[0],
                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "results": results,
+               "targets": [dict(zip(("target", "measured", "verdict"), t)) for t in targets],
                "raw_ingest": {k: v for k, v in raw.items() if k != "raw_output"} if raw else None}
         Path(args.json_out).write_text(json.dumps(doc, indent=2) + "\n")
     return 0 if all(r.get("ok") for r in results) else 1

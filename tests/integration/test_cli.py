@@ -118,3 +118,21 @@ def test_demo_without_a_server_fails_with_a_message() -> None:
              timeout=120)
     assert r.returncode == 1
     assert "FAILED" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_target_rows_judge_ratios_raw_share_and_memory() -> None:
+    results = [
+        {"workload": "push", "side": "ours", "cpu_us_per_msg": 2.0, "msgs_per_s": 95.0},
+        {"workload": "push", "side": "upstream", "cpu_us_per_msg": 20.0, "msgs_per_s": 10.0},
+        {"workload": "consume1", "side": "ours", "cpu_us_per_msg": 200.0, "msgs_per_s": 900.0},
+        {"workload": "consume1", "side": "upstream", "cpu_us_per_msg": 1000.0, "msgs_per_s": 100.0},
+        {"workload": "memory", "side": "ours", "client": "ours", "rss_after_100k_mb": 40.0,
+         "rss_after_all_mb": 48.0, "rss_growth_pct": 20.0},
+    ]
+    rows = {r[0]: r[1:] for r in bench.target_rows(results, {"msgs_per_s": 100.0})}
+    assert rows["buffered push CPU/msg <= 1/5 upstream"] == ["0.100x", "met"]
+    assert rows["consume batch=1 CPU/msg <= 1/10 upstream"] == ["0.200x", "MISSED"]
+    assert rows["consume batch=1 msgs/s >= 10x upstream"] == ["9.000x", "MISSED"]
+    assert rows["buffered push within 10% of raw ingest"] == ["95% of raw", "met"]
+    assert rows["memory (ours): RSS 100k -> all within 10%"][1] == "MISSED"
+    assert "batch pop+ack CPU/msg <= 1/5 upstream" not in rows  # no figures, no verdict
