@@ -146,3 +146,12 @@ async def test_failed_items_are_reported(queen: Queen, unique_name: Any, generat
     with pytest.raises(BufferFlushError) as info:
         await queen.flush_all_buffers()
     assert "does not exist" in str(info.value)
+
+
+async def test_buffered_push_after_close_raises(queen_url: str) -> None:
+    from queen import QueenConnectionError
+
+    q = Queen(queen_url)
+    await q.close()
+    with pytest.raises(QueenConnectionError):
+        await q.queue("x").buffer({"message_count": 10, "time_millis": 10}).push([{"data": 1}])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable, Generator, List, Mapping, Optional, Sequence, Tuple
 
 from .. import _core, log
-from ..errors import QueenError, QueenHTTPError, QueenValidationError
+from ..errors import QueenConnectionError, QueenError, QueenHTTPError, QueenValidationError
 from ..types import PushResult
 from ._util import call_back, callable_or_fail
 
@@ -81,6 +81,8 @@ class PushBuilder:
                                            "count": len(self._fragments),
                                            "buffered": self._buffer is not None})
         if self._buffer is not None:
+            if self._queen._closed:
+                raise QueenConnectionError("this Queen client is closed: create a new one")
             await self._queen._buffers.add(
                 self._queue, self._partition, self._fragments, self._txids, *self._buffer
             )
