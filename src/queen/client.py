@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Union, overload
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple, Union, overload
 
 from . import log, wire
 from .buffer import BufferManager
@@ -192,22 +192,29 @@ class Queen:
         self, items: List[Tuple[Dict[str, Any], Optional[str]]], generation: str
     ) -> List[AckResult]:
         # The batch route takes the group from the top level only: one request per
-        # group. 0.7 books a batch against its first item's partition: one per
-        # partition. 0.15 loses a failed item followed by completed ones of the same
-        # partition in one request: failures go first, in their own request.
-        groups: Dict[Tuple[Any, ...], List[int]] = {}
+        # group. 0.7 books a batch against its first item's partition: one request per
+        # partition. 0.15 silently loses a failed item that is followed by completed
+        # items of its partition in the same request, so failures travel on their own:
+        # completed items before the partition's first failure, then the failures,
+        # then the completed items after it (input order = message order).
+        requests: Dict[Tuple[Any, ...], List[int]] = {}
+        failed_seen: Set[Tuple[Optional[str], str]] = set()
         for i, (item, group) in enumerate(items):
             if generation == wire.GEN_07:
-                key: Tuple[Any, ...] = (group, item["partitionId"])
+                key: Tuple[Any, ...] = (0, group, item["partitionId"])
             else:
-                key = (group, item["status"] == "completed")
-            groups.setdefault(key, []).append(i)
-        order = sorted(groups, key=lambda k: (str(k[0]), k[1] is True))
+                where = (group, item["partitionId"])
+                if item["status"] != "completed":
+                    failed_seen.add(where)
+                    key = (1, group)
+                else:
+                    key = (2 if where in failed_seen else 0, group)
+            requests.setdefault(key, []).append(i)
         results: List[Optional[AckResult]] = [None] * len(items)
-        for key in order:
-            idx = groups[key]
+        for key in sorted(requests, key=lambda k: k[0]):  # stable: groups keep their order
+            idx = requests[key]
             batch = [items[i][0] for i in idx]
-            reply = await self._request(wire.ack_batch(batch, key[0]))
+            reply = await self._request(wire.ack_batch(batch, key[1]))
             for i, r in zip(idx, wire.parse_ack(reply, batch, batch=True)):
                 results[i] = r
         return [r for r in results if r is not None]
