@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Generator, List, Mapping, Optional, Sequence, Tuple
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, Generator, List, Optional, Sequence, Tuple
 
 from .. import _core, log
 from ..errors import QueenConnectionError, QueenError, QueenHTTPError, QueenValidationError
@@ -14,6 +15,8 @@ if TYPE_CHECKING:
 
 
 def _as_list(messages: Any) -> List[Mapping[str, Any]]:
+    if type(messages) is list:  # the common case, without the slow ABC check
+        return messages
     if isinstance(messages, Mapping):
         return [messages]
     if isinstance(messages, (list, tuple)):

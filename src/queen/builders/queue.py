@@ -9,7 +9,8 @@ server's autoAck there); ``consume`` long-polls and acks client-side.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from .. import log, wire
 from ..buffer import buffer_options
@@ -97,7 +98,7 @@ class QueueBuilder:
 
     def buffer(self, options: Mapping[str, Any]) -> QueueBuilder:
         """Buffer pushes client-side: ``{'message_count': n, 'time_millis': ms}``."""
-        if not isinstance(options, Mapping):
+        if type(options) is not dict and not isinstance(options, Mapping):
             raise QueenValidationError("buffer() takes {'message_count': n, 'time_millis': ms}")
         self._buffer = buffer_options(options)
         return self
