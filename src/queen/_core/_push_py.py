@@ -29,7 +29,9 @@ def encode_push_items(
     """One JSON push item per message, plus the transactionIds used (same order).
 
     payload = ``data``, else ``payload``, else the whole message; transactionId = the
-    message's own (non-empty str) or a fresh UUIDv7; traceId only when it is a UUID.
+    message's own (non-empty str; absent or None: a fresh UUIDv7); traceId only when
+    it is a UUID. Errors: TypeError (non-dict message, bad types, non-JSON data),
+    ValueError (empty queue/partition/transactionId).
     """
     _check_target(queue, partition)
     # Items are spliced from JSON pieces: {"queue":..,"partition":..,"payload":<data>,...}
