@@ -37,6 +37,9 @@ def main() -> int:
         setup_upstream(args.upstream_venv)
     args.compare = True
     args.raw = not args.no_raw
+    if args.raw_connections == "4":
+        # 4 connections is the headline; 1 is what a single-partition buffer can use
+        args.raw_connections = "4,1"
     return run(args)
 
 
