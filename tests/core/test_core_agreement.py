@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from types import SimpleNamespace
 from typing import Any, Callable, Tuple
 
@@ -59,6 +61,27 @@ odd_values = (
 def test_is_uuid(twins: Twins, s: Any) -> None:
     compiled, pure = twins
     assert compiled.is_uuid(s) is pure.is_uuid(s)
+
+
+UUID7_SHAPE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+
+
+@SETTINGS
+@given(order=st.lists(st.booleans(), min_size=1, max_size=200))
+def test_uuid7_interleaved(twins: Twins, order: list) -> None:
+    """Random interleavings of both twins: same shape, each twin's ids increasing,
+    timestamps from the same clock."""
+    compiled, pure = twins
+    before = time.time_ns() // 1_000_000
+    got: dict = {True: [], False: []}
+    for use_compiled in order:
+        got[use_compiled].append((compiled if use_compiled else pure).uuid7())
+    after = time.time_ns() // 1_000_000
+    for ids in got.values():
+        assert ids == sorted(ids) and len(set(ids)) == len(ids)
+        for s in ids:
+            assert UUID7_SHAPE.match(s)
+            assert before <= int(s[:8] + s[9:13], 16) <= after + 1
 
 
 # --- ring --------------------------------------------------------------------------------
