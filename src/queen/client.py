@@ -41,6 +41,10 @@ class Queen:
         self._closed = False
         log.info("Queen.constructor", {"status": "initialized", "urls": len(self._config.urls)})
 
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<Queen {', '.join(self._config.urls)} server={self._gen or '?'} {state}>"
+
     # ------------------------------------------------------------ lifecycle
 
     async def __aenter__(self) -> Queen:

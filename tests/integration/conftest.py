@@ -13,7 +13,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-from queen import Queen
+from queen import Queen, QueenError
 
 
 @pytest.fixture
@@ -22,13 +22,25 @@ async def generation(queen: Queen) -> str:
 
 
 @pytest.fixture
-def make_queue(queen: Queen, unique_name: Callable[[str], str]) -> Callable[..., Awaitable[str]]:
+async def make_queue(
+    queen: Queen, unique_name: Callable[[str], str]
+) -> AsyncIterator[Callable[..., Awaitable[str]]]:
+    """Create uniquely named queues; they are deleted again afterwards (real servers
+    are shared)."""
+    made: List[str] = []
+
     async def make(prefix: str = "q", **options: Any) -> str:
         name = unique_name(prefix)
         await queen.queue(name).config({"leaseTime": 30, **options}).create()
+        made.append(name)
         return name
 
-    return make
+    yield make
+    for name in made:
+        try:
+            await queen.queue(name).delete()
+        except QueenError:
+            pass
 
 
 @dataclass
