@@ -65,11 +65,18 @@ def test_uuid7_child_after_fork_does_not_repeat_parent(core: SimpleNamespace) ->
     assert child_id[-8:] != parent_id[-8:]
 
 
+def _restore_state_afterwards(monkeypatch: pytest.MonkeyPatch, module: object) -> None:
+    # ids made with a clock in the future would keep later ids in the future too
+    monkeypatch.setattr(module, "_last_ms", module._last_ms)  # type: ignore[attr-defined]
+    monkeypatch.setattr(module, "_counter", module._counter)  # type: ignore[attr-defined]
+
+
 def test_pure_uuid7_stays_monotonic_when_the_clock_goes_back(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from queen._core import _ids_py
 
+    _restore_state_afterwards(monkeypatch, _ids_py)
     now = [time.time_ns() + 10_000_000_000]
     monkeypatch.setattr(_ids_py, "time_ns", lambda: now[0])
     a = _ids_py.uuid7()
@@ -83,6 +90,7 @@ def test_pure_uuid7_counter_overflow_moves_to_next_millisecond(
 ) -> None:
     from queen._core import _ids_py
 
+    _restore_state_afterwards(monkeypatch, _ids_py)
     fixed = time.time_ns() + 20_000_000_000
     monkeypatch.setattr(_ids_py, "time_ns", lambda: fixed)
     a = _ids_py.uuid7()
