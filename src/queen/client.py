@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .stream.consumer import StreamConsumer
 
 AckTarget = Union[Message, Mapping[str, Any]]
+RENEW_CONCURRENCY = 8  # lease extensions in flight at once
 
 
 class Queen:
@@ -259,7 +260,10 @@ class Queen:
             reply = await self._request(wire.renew(lease, seconds))
             return wire.parse_renew(reply, lease)
 
-        results = list(await asyncio.gather(*(one(lid) for lid in lease_ids)))
+        results: List[RenewResult] = []
+        for start in range(0, len(lease_ids), RENEW_CONCURRENCY):  # a few at a time
+            chunk = lease_ids[start:start + RENEW_CONCURRENCY]
+            results.extend(await asyncio.gather(*(one(lid) for lid in chunk)))
         bad = [r for r in results if not r.get("success")]
         if bad:
             log.warn("Queen.renew", {"failed": [r["leaseId"] for r in bad]})

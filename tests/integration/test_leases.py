@@ -62,3 +62,16 @@ async def test_renew_validation(queen: Queen) -> None:
     with pytest.raises(QueenValidationError):
         await queen.renew("L", 0)
     assert await queen.renew([]) == []
+
+
+async def test_many_leases_renewed_in_order(queen: Queen, make_queue: Any) -> None:
+    q = await make_queue("lease-many")
+    for p in range(12):
+        await queen.queue(q).partition(f"p{p}").push([{"data": p}])
+    msgs = []
+    for p in range(12):
+        msgs += await queen.queue(q).partition(f"p{p}").pop()
+    results = await queen.renew(msgs, 60)
+    assert [r["leaseId"] for r in results] == [m["leaseId"] for m in msgs]
+    assert all(r["success"] for r in results)
+    await queen.ack(msgs, True)
