@@ -71,6 +71,9 @@ class OptionalBuildExt(build_ext):
             warn(f"building the C extensions failed ({e})")
 
     def build_extension(self, ext: Extension) -> None:
+        if self.compiler.compiler_type == "unix":
+            # Python's default CFLAGS carry -g; debug info makes the modules ~5x larger
+            ext.extra_compile_args = [*ext.extra_compile_args, "-g0"]
         try:
             super().build_extension(ext)
         except Exception as e:
