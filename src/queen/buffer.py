@@ -56,6 +56,53 @@ class BufferFlushError(QueenError):
         )
 
 
+def unique_items(
+    fragments: List[bytes], txids: List[str]
+) -> Tuple[List[bytes], List[str], Optional[List[int]]]:
+    """Drop repeated transactionIds from one request (0.7.5 cannot store such a request
+    and keeps retrying it in the background). ``where[i]`` is the kept index of item
+    ``i``, or ``-1 - j`` when it repeats kept item ``j``; None when all are unique."""
+    if len(set(txids)) == len(txids):
+        return fragments, txids, None
+    seen: Dict[str, int] = {}
+    kept_f: List[bytes] = []
+    kept_t: List[str] = []
+    where: List[int] = []
+    for f, t in zip(fragments, txids):
+        j = seen.get(t)
+        if j is None:
+            seen[t] = len(kept_t)
+            where.append(len(kept_t))
+            kept_f.append(f)
+            kept_t.append(t)
+        else:
+            where.append(-1 - j)
+    return kept_f, kept_t, where
+
+
+def expand_results(
+    results: List[PushResult], txids: List[str], where: Optional[List[int]]
+) -> List[PushResult]:
+    """Results for every original item: a repeat is a ``duplicate`` of its first copy
+    (or shares its failure)."""
+    if where is None:
+        return results
+    out: List[PushResult] = []
+    for t, w in zip(txids, where):
+        if w >= 0:
+            out.append(results[w] if w < len(results) else
+                       {"transactionId": t, "status": "failed", "messageId": None,
+                        "error": "no result for this item"})
+            continue
+        first = results[-1 - w] if -1 - w < len(results) else {}
+        if first.get("status") == "failed":
+            out.append(dict(first))  # type: ignore[arg-type]
+        else:
+            out.append({"transactionId": t, "status": "duplicate",
+                        "messageId": first.get("messageId")})
+    return out
+
+
 def buffer_options(options: Mapping[str, Any]) -> Tuple[int, int]:
     """``{'message_count', 'time_millis'}`` (camelCase accepted) -> validated pair."""
     known = {"message_count", "messageCount", "time_millis", "timeMillis"}
@@ -165,14 +212,15 @@ class BufferManager:
 
     async def _deliver(self, key: Key, fragments: List[bytes], txids: List[str]) -> None:
         queue, partition = key
-        body = _core.join_items(fragments)
+        sent_f, sent_t, where = unique_items(fragments, txids)
+        body = _core.join_items(sent_f)
         error = ""
         for attempt in range(RETRIES + 1):
             final = attempt == RETRIES
             async with self._gate:
                 self._in_flight += 1
                 try:
-                    results = await self._send(queue, partition, body, txids)
+                    results = await self._send(queue, partition, body, sent_t)
                 except QueenError as e:
                     error = str(e)
                     results = None
@@ -182,7 +230,7 @@ class BufferManager:
                     self._in_flight -= 1
             if results is not None:
                 self._flushes += 1
-                self._record_items(key, txids, results)
+                self._record_items(key, txids, expand_results(results, txids, where))
                 return
             log.warn("BufferManager.flush", {"queue": queue, "partition": partition,
                                               "attempt": attempt + 1, "error": error})

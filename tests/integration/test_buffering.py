@@ -155,3 +155,16 @@ async def test_buffered_push_after_close_raises(queen_url: str) -> None:
     await q.close()
     with pytest.raises(QueenConnectionError):
         await q.queue("x").buffer({"message_count": 10, "time_millis": 10}).push([{"data": 1}])
+
+
+async def test_repeated_transaction_id_in_one_flush(proxied: Queen, recorder: Any,
+                                                    make_queue: Any) -> None:
+    q = await make_queue("buf-repeat")
+    opts = {"message_count": 100, "time_millis": 60000}
+    await proxied.queue(q).buffer(opts).push([{"transactionId": "once", "data": 1}])
+    await proxied.queue(q).buffer(opts).push([{"transactionId": "once", "data": 2}])
+    await proxied.flush_all_buffers()
+    [sent] = recorder.to("/api/v1/push")
+    assert [i["transactionId"] for i in sent.json()["items"]] == ["once"]
+    assert proxied.get_buffer_stats()["failedFlushes"] == 0
+    assert [m["data"] for m in await pop_all(proxied, q)] == [1]

@@ -119,3 +119,21 @@ async def test_awaiting_twice_sends_once(proxied: Queen, recorder: Any, make_que
     first = await builder
     assert await builder == first
     assert len(recorder.to("/api/v1/push")) == 1
+
+
+async def test_repeated_transaction_id_in_one_push(proxied: Queen, recorder: Any,
+                                                   make_queue: Any) -> None:
+    # 0.7.5 cannot store a request that repeats a transactionId (and keeps retrying it
+    # in the background): the client sends each id once and reports the repeat.
+    q = await make_queue("push-repeat")
+    res = await proxied.queue(q).push([{"transactionId": "same", "data": 1},
+                                       {"transactionId": "same", "data": 2},
+                                       {"data": 3}])
+    assert [r["status"] for r in res] == ["queued", "duplicate", "queued"]
+    assert res[1]["messageId"] == res[0]["messageId"]
+    [sent] = recorder.to("/api/v1/push")
+    assert [i["transactionId"] for i in sent.json()["items"]][0] == "same"
+    assert len(sent.json()["items"]) == 2
+    got = await proxied.queue(q).batch(10).pop()
+    assert [m["data"] for m in got] == [1, 3]
+    await proxied.ack(got, True)

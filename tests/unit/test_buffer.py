@@ -155,3 +155,17 @@ def test_bad_buffer_options(options: Dict[str, Any]) -> None:
 def test_buffer_options_defaults_and_camel_case() -> None:
     assert buffer_options({}) == (100, 1000)
     assert buffer_options({"messageCount": 5, "timeMillis": 7}) == (5, 7)
+
+
+def test_unique_items_and_expand() -> None:
+    frags, ids, where = buffer.unique_items([b"a", b"b", b"c", b"d"], ["x", "y", "x", "x"])
+    assert (frags, ids, where) == ([b"a", b"b"], ["x", "y"], [0, 1, -1, -1])
+    results: List[PushResult] = [
+        {"transactionId": "x", "status": "queued", "messageId": "m1"},
+        {"transactionId": "y", "status": "failed", "messageId": None, "error": "e"},
+    ]
+    out = buffer.expand_results(results, ["x", "y", "x", "x"], where)
+    assert [r["status"] for r in out] == ["queued", "failed", "duplicate", "duplicate"]
+    assert out[2]["messageId"] == "m1"
+    assert buffer.unique_items([b"a"], ["x"]) == ([b"a"], ["x"], None)
+    assert buffer.expand_results(results, ["x", "y"], None) is results

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Generator, List, Optional, Sequence, Tuple
 
 from .. import _core, log
+from ..buffer import expand_results, unique_items
 from ..errors import QueenConnectionError, QueenError, QueenHTTPError, QueenValidationError
 from ..types import PushResult
 from ._util import call_back, callable_or_fail
@@ -93,9 +94,10 @@ class PushBuilder:
                 await call_back(self._on_success, self._messages)
             return [{"transactionId": t, "status": "buffered", "messageId": None}
                     for t in self._txids]
+        fragments, txids, where = unique_items(self._fragments, self._txids)
         try:
             results = await self._queen._send_push(
-                self._queue, self._partition, _core.join_items(self._fragments), self._txids
+                self._queue, self._partition, _core.join_items(fragments), txids
             )
         except QueenError as e:
             if self._on_error is None:
@@ -103,6 +105,7 @@ class PushBuilder:
             await call_back(self._on_error, self._messages, e)
             return [{"transactionId": t, "status": "failed", "messageId": None, "error": str(e)}
                     for t in self._txids]
+        results = expand_results(results, self._txids, where)
         await self._dispatch(results)
         return results
 
