@@ -1,0 +1,91 @@
+"""Run every example of README.md against the embedded server (or ``QUEEN_URL``).
+
+A ```python block that defines ``async def main`` is a runnable example: it is executed
+as a module (not as ``__main__``, so its ``asyncio.run(main())`` guard stays quiet) and
+its ``main()`` is awaited with ``QUEEN_URL`` pointing at the test server. Every other
+python block must be marked ``<!-- fragment -->`` on the line before it, so an example
+cannot silently stop being tested. ``<!-- runs-on: 0.7 -->`` limits an example to one
+server generation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, List, Optional
+
+import pytest
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+TIMEOUT = 30.0  # seconds; each example takes well under 2 s, this only catches hangs
+
+_BLOCK = re.compile(
+    r"(?:<!--\s*(?P<tag>[^>]*?)\s*-->\s*\n)?^```python\n(?P<code>.*?)^```",
+    re.S | re.M,
+)
+
+
+@dataclass
+class Example:
+    line: int
+    code: str
+    tag: str
+
+    @property
+    def fragment(self) -> bool:
+        return self.tag == "fragment"
+
+    @property
+    def runs_on(self) -> Optional[str]:
+        m = re.fullmatch(r"runs-on:\s*(\S+)", self.tag)
+        return m.group(1) if m else None
+
+    @property
+    def runnable(self) -> bool:
+        return not self.fragment and re.search(r"^async def main\(", self.code, re.M) is not None
+
+
+def _examples() -> List[Example]:
+    text = README.read_text(encoding="utf-8")
+    return [
+        Example(text.count("\n", 0, m.start("code")) + 1, m.group("code"), m.group("tag") or "")
+        for m in _BLOCK.finditer(text)
+    ]
+
+
+EXAMPLES = _examples()
+RUNNABLE = [e for e in EXAMPLES if e.runnable]
+
+
+def test_readme_has_runnable_examples() -> None:
+    assert len(RUNNABLE) >= 20, f"only {len(RUNNABLE)} runnable examples in README.md"
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[f"line{e.line}" for e in EXAMPLES])
+def test_every_python_block_is_runnable_or_marked(example: Example) -> None:
+    assert example.fragment or example.runnable, (
+        f"README.md line {example.line}: a python block without `async def main` must be "
+        "marked <!-- fragment -->"
+    )
+    if example.runnable:
+        compile(example.code, f"README.md:{example.line}", "exec")
+        assert "if __name__ == '__main__':" in example.code, (
+            f"README.md line {example.line}: end runnable examples with an "
+            "`if __name__ == '__main__':` guard"
+        )
+
+
+@pytest.mark.parametrize("example", RUNNABLE, ids=[f"line{e.line}" for e in RUNNABLE])
+async def test_readme_example_runs(
+    example: Example, queen_url: str, queen_compat: str, monkeypatch: Any
+) -> None:
+    if example.runs_on and not queen_compat.startswith(example.runs_on):
+        pytest.skip(f"example needs a Queen {example.runs_on} server")
+    monkeypatch.setenv("QUEEN_URL", queen_url)
+    module = types.ModuleType(f"readme_example_line{example.line}")
+    module.__file__ = str(README)
+    exec(compile(example.code, f"README.md:{example.line}", "exec"), module.__dict__)
+    await asyncio.wait_for(module.main(), TIMEOUT)
