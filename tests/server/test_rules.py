@@ -389,3 +389,11 @@ def test_concurrent_long_polls_deliver_each_message_once(raw: Raw) -> None:
     for th in threads:
         th.join(30)
     assert sorted(seen) == list(range(60))
+
+
+def test_subscription_starts_at_first_pop_even_when_queue_was_empty(raw: Raw) -> None:
+    raw.configure("q", leaseTime=30)
+    assert raw.pop("q", consumerGroup="late", subscriptionMode="new") == []  # subscribes now
+    raw.push("q", ["after-subscribe"])
+    assert data_of(raw.pop("q", consumerGroup="late", subscriptionMode="new")) == [
+        "after-subscribe"]

@@ -539,35 +539,40 @@ class Broker:
             return False
         return p.messages[-1].created > now - w
 
-    def _initial_cursor(self, p: Partition, group: str, route_partition: Optional[str],
-                        sub_mode: Optional[str], sub_from: Optional[str], now: float) -> int:
+    def _subscribe(self, queue: str, group: str, route_partition: Optional[str],
+                   sub_mode: Optional[str], sub_from: Optional[str], now: float) -> None:
+        """Record the group's subscription on its first pop of the queue (or, on the
+        partition route, of the partition), whether or not anything is claimed."""
+        if group == QUEUE_MODE:
+            return
+        key = (group, queue, route_partition or "")
+        if key in self.subscriptions or (group, queue, "") in self.subscriptions:
+            return
+        mode, start = "all", None
+        ts = parse_ts(sub_from) if sub_from not in (None, "", "now") else None
+        new_modes = ("new", "new-only") if not self.v15 else ("new",)
+        if ts is not None:
+            mode, start = "timestamp", ts
+        elif sub_mode in new_modes or sub_from == "now":
+            mode, start = "new", now
+        if mode != "all" or not self.v15:  # 0.15 only records new/now/timestamp
+            self.subscriptions[key] = Subscription(mode, start, now)
+
+    def _initial_cursor(self, p: Partition, group: str) -> int:
         if group == QUEUE_MODE:
             return 0
         qname = p.queue.name
         rec = self.subscriptions.get((group, qname, p.name)) or self.subscriptions.get(
             (group, qname, ""))
-        if rec is None:
-            mode, start = "all", None
-            ts = parse_ts(sub_from) if sub_from not in (None, "", "now") else None
-            new_modes = ("new", "new-only") if not self.v15 else ("new",)
-            if ts is not None:
-                mode, start = "timestamp", ts
-            elif sub_mode in new_modes or sub_from == "now":
-                mode, start = "new", now
-            if mode != "all" or not self.v15:
-                key = (group, qname, route_partition or "")
-                rec = self.subscriptions[key] = Subscription(mode, start, now)
         if rec is None or rec.start is None or (not self.v15 and rec.mode == "all"):
             return 0
         idx = bisect.bisect_left([m.created for m in p.messages], rec.start)
         return p.messages[idx - 1].seq if idx > 0 else 0
 
-    def _state(self, p: Partition, group: str, route_partition: Optional[str],
-               sub_mode: Optional[str], sub_from: Optional[str], now: float) -> GroupState:
+    def _state(self, p: Partition, group: str) -> GroupState:
         st = p.states.get(group)
         if st is None:
-            st = GroupState(self._initial_cursor(p, group, route_partition, sub_mode, sub_from,
-                                                 now))
+            st = GroupState(self._initial_cursor(p, group))
             p.states[group] = st
         return st
 
@@ -632,6 +637,7 @@ class Broker:
             return self._pop_partition(q, partition, g, batch, auto_ack, sub_mode, sub_from, now)
         if q is None:
             return PopResult("none", None, g)
+        self._subscribe(queue, g, None, sub_mode, sub_from, now)
         if batch < 0:
             return self._negative_batch(q, g)
         if batch == 0:
@@ -656,7 +662,7 @@ class Broker:
         if self.v15:
             remaining = batch
             for p, _ in cands[:max(1, partitions)]:
-                st = self._state(p, g, None, sub_mode, sub_from, now)
+                st = self._state(p, g)
                 msgs = self._claim(q, p, st, g, lease_id, remaining, auto_ack, now)
                 res.claimed.append(p)
                 res.items.extend((p, m) for m in msgs)
@@ -667,7 +673,7 @@ class Broker:
             if self._lease_seconds(q) <= 0:
                 return PopResult("none", q, g)
             for p, _ in cands[:100]:
-                st = self._state(p, g, None, sub_mode, sub_from, now)
+                st = self._state(p, g)
                 msgs = self._claim(q, p, st, g, lease_id, batch, auto_ack, now)
                 if msgs:
                     res.claimed.append(p)
@@ -688,10 +694,13 @@ class Broker:
         return res
 
     def _pop_partition(self, q: Optional[Queue], name: str, g: str, batch: int, auto_ack: bool,
-                       sub_mode: Optional[str], sub_from: Optional[str], now: float) -> PopResult:
+                       sub_mode: Optional[str], sub_from: Optional[str], now: float,
+                       subscribe: bool = True) -> PopResult:
         p = q.partitions.get(name) if q is not None else None
         if q is None or p is None:
             return PopResult("partition_not_found", q, g)
+        if subscribe:
+            self._subscribe(q.name, g, name, sub_mode, sub_from, now)
         if batch < 0:
             return self._negative_batch(q, g)
         st = p.states.get(g)
@@ -701,7 +710,7 @@ class Broker:
             return PopResult("window_buffer", q, g)
         if not self.v15 and (batch == 0 or self._lease_seconds(q) <= 0):
             return PopResult("none", q, g)
-        st = self._state(p, g, name, sub_mode, sub_from, now)
+        st = self._state(p, g)
         res = PopResult("ok", q, g)
         res.auto_ack = auto_ack
         lease_id = uuid7()
@@ -734,7 +743,8 @@ class Broker:
                 tried += 1
                 if tried > 10:
                     return PopResult("none", None, g)
-                res = self._pop_partition(q, p.name, g, batch, auto_ack, None, None, now)
+                res = self._pop_partition(q, p.name, g, batch, auto_ack, None, None, now,
+                                          subscribe=False)
                 if res.items:
                     return res
         return PopResult("none", None, g)
