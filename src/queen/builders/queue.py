@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .consume import ConsumeBuilder
 
 SUBSCRIPTION_MODES = ("all", "new", "new-only")
+MAX_LONG_POLL_MILLIS = 100_000
 
 
 class QueueBuilder:
@@ -147,8 +148,14 @@ class QueueBuilder:
         return self
 
     def timeout_millis(self, millis: int) -> QueueBuilder:
-        """Long-poll deadline on the server (keep it well under 120 s)."""
+        """Long-poll deadline on the server, at most 100 s: real servers drop a waiting
+        request after 120 s without answering it."""
         self._timeout_millis = positive_int("timeout_millis", millis)
+        if millis > MAX_LONG_POLL_MILLIS:
+            raise QueenValidationError(
+                f"timeout_millis {millis} is too long: real servers drop long polls after "
+                f"120 s; use at most {MAX_LONG_POLL_MILLIS} (consume polls again by itself)"
+            )
         return self
 
     def renew_lease(self, enabled: bool, interval_millis: Optional[int] = None) -> QueueBuilder:
