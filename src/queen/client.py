@@ -1,5 +1,19 @@
 """Queen: the client object. Lifecycle, acks, leases, transactions, consumer-group
-admin, and the entry points to queues and streams."""
+admin, and the entry points to queues and streams.
+
+One client speaks to both server generations (detected once via ``GET /health``, or
+set with ``server_version``); where they differ, the client evens things out:
+
+* push results, pop messages, ack/renew/transaction/DLQ answers have one shape;
+* a push never repeats a transactionId inside one request (0.7.5 cannot store that);
+* 0.7 ignores ``autoAck`` on long polls: the client acks those messages itself;
+* 0.15 has no total and no partition/from/to/offset filters on the DLQ listing: the
+  client filters, counts and pages it;
+* 0.15 loses a failed ack followed by completed acks of its partition in one batch:
+  failures travel in their own request; an empty ack batch is never sent;
+* namespace/task pops and the ``dlq``/``retry`` ack statuses raise
+  ``QueenServerFeatureError`` where the server lacks them (0.15 / 0.7).
+"""
 
 from __future__ import annotations
 
