@@ -4,6 +4,8 @@ and aggregate over lists of message dicts."""
 
 from collections.abc import Mapping
 
+import json
+
 import orjson
 
 from cpython.dict cimport PyDict_GetItemWithError
@@ -100,7 +102,11 @@ cdef object _group_key(object value):
     try:
         PyObject_Hash(value)
     except TypeError:
-        return _dumps(value, option=_OPT_SORT_KEYS).decode()
+        try:
+            return _dumps(value, option=_OPT_SORT_KEYS).decode()
+        except TypeError:
+            # orjson refuses ints beyond 64 bits; the stdlib writes the same compact text
+            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
     return value
 
 

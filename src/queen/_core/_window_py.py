@@ -3,6 +3,7 @@ and aggregate over lists of message dicts."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple, Union
 
 import orjson
@@ -57,7 +58,11 @@ def _group_key(value: Any) -> Any:
     try:
         hash(value)
     except TypeError:
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        except TypeError:
+            # orjson refuses ints beyond 64 bits; the stdlib writes the same compact text
+            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
     return value
 
 
