@@ -243,3 +243,13 @@ def test_aggregate_several_paths_and_lists(core: SimpleNamespace) -> None:
 def test_aggregate_spec_errors(core: SimpleNamespace, spec: Any, exc: type) -> None:
     with pytest.raises(exc):
         core.window_aggregate([{"v": 1}], spec)
+
+
+def test_group_by_key_for_ints_beyond_64_bits(core: SimpleNamespace) -> None:
+    # JSON from a server may carry integers orjson cannot encode; grouping must not fail
+    big = 2**70
+    groups = core.window_group_by([{"k": {"x": big}}, {"k": {"x": big}}, {"k": {"x": 1}}], "k")
+    assert groups == {
+        f'{{"x":{big}}}': [{"k": {"x": big}}, {"k": {"x": big}}],
+        '{"x":1}': [{"k": {"x": 1}}],
+    }

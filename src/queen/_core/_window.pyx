@@ -106,7 +106,7 @@ cdef object _group_key(object value):
             return _dumps(value, option=_OPT_SORT_KEYS).decode()
         except TypeError:
             # orjson refuses ints beyond 64 bits; the stdlib writes the same compact text
-            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
+            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return value
 
 

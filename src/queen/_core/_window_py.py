@@ -62,7 +62,7 @@ def _group_key(value: Any) -> Any:
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
         except TypeError:
             # orjson refuses ints beyond 64 bits; the stdlib writes the same compact text
-            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
+            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return value
 
 
