@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Optional
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Dict, Optional
 
 from .broker import Broker, FakeClock
 
@@ -72,7 +72,7 @@ def _new_loop() -> asyncio.AbstractEventLoop:
     try:
         import uvloop
 
-        return uvloop.new_event_loop()  # type: ignore[no-any-return]
+        return uvloop.new_event_loop()
     except ImportError:
         return asyncio.new_event_loop()
 
@@ -104,7 +104,7 @@ def start_server(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
     broker = broker or Broker(compat, clock)
     loop = _new_loop()
     ready = threading.Event()
-    box: dict = {}
+    box: Dict[str, Any] = {}
 
     def run() -> None:
         asyncio.set_event_loop(loop)
@@ -135,7 +135,10 @@ def start_server(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
         thread.join(timeout=10)
 
     handle._closer = close
-    handle._waker = lambda: loop.call_soon_threadsafe(server.wake_all)
+    def wake() -> None:
+        loop.call_soon_threadsafe(server.wake_all)
+
+    handle._waker = wake
     return handle
 
 

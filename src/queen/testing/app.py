@@ -10,6 +10,7 @@ wire recordings): 0.7 answers almost everything with HTTP 200, 0.15 sends real
 from __future__ import annotations
 
 import asyncio
+import importlib
 import re
 import time
 from datetime import datetime, timezone
@@ -272,7 +273,7 @@ class QueenServer:
                           else None})
         return self.json({"id": q.id, "name": q.name, "namespace": q.namespace, "task": q.task,
                           "createdAt": self._ts(q.created), "partitions": parts,
-                          "totals": self._sum([x["stats"] for x in parts])})
+                          "totals": self._sum([self._stats(p, now) for p in q.partitions.values()])})
 
     async def queue_list(self, request: web.Request) -> web.Response:
         now = self.b.now()
@@ -788,9 +789,9 @@ class QueenServer:
         elif isinstance(raw, list):
             names = [n for n in raw if isinstance(n, str)]
         names = [n for n in names if n]
-        group = body.get("consumerGroup") if isinstance(body.get("consumerGroup"), str) \
-            else QUEUE_MODE
-        event = body.get("eventType") if isinstance(body.get("eventType"), str) else "info"
+        given_group, given_event = body.get("consumerGroup"), body.get("eventType")
+        group: str = given_group if isinstance(given_group, str) else QUEUE_MODE
+        event: str = given_event if isinstance(given_event, str) else "info"
         pid = body["partitionId"]
         if self.v15 and not is_uuid(pid):
             return self.json({"success": False, "error": (
@@ -1056,7 +1057,7 @@ def make_app(broker: Broker, compat: str = "0.7") -> web.Application:
     app[SERVER_KEY] = server
     if compat == "0.7":
         try:
-            from . import streams  # type: ignore[attr-defined]
+            streams = importlib.import_module("queen.testing.streams")
         except ImportError:
             streams = None
         if streams is not None:

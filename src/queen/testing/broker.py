@@ -29,7 +29,7 @@ import re
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 QUEUE_MODE = "__QUEUE_MODE__"
 Clock = Callable[[], float]
@@ -54,10 +54,17 @@ DEFAULT_OPTIONS: Dict[str, Any] = {
 }
 _BOOL_OPTIONS = {k for k, v in DEFAULT_OPTIONS.items() if isinstance(v, bool)}
 
-try:  # shared id helper when the compiled/pure core provides it
-    from queen._core import uuid7 as _core_uuid7  # type: ignore[attr-defined]
-except Exception:  # pragma: no cover - depends on the other helper's progress
-    _core_uuid7 = None
+
+
+def _core_uuid7() -> Optional[Callable[[], str]]:
+    """The shared id helper of ``queen._core`` when it is available."""
+    try:
+        from queen import _core
+    except Exception:  # pragma: no cover - a broken core must not break the server
+        return None
+    fn = getattr(_core, "uuid7", None)
+    return fn if callable(fn) else None
+
 
 _rand = random.Random()
 _last_ms = 0
@@ -82,7 +89,7 @@ def _local_uuid7() -> str:
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
-uuid7: Callable[[], str] = _core_uuid7 or _local_uuid7
+uuid7: Callable[[], str] = _core_uuid7() or _local_uuid7
 
 
 def uuid4() -> str:
@@ -537,7 +544,7 @@ class Broker:
         w = q.opt("windowBuffer")
         if w <= 0 or not p.messages:
             return False
-        return p.messages[-1].created > now - w
+        return bool(p.messages[-1].created > now - w)
 
     def _subscribe(self, queue: str, group: str, route_partition: Optional[str],
                    sub_mode: Optional[str], sub_from: Optional[str], now: float) -> None:
@@ -896,7 +903,7 @@ class Broker:
         now = self.now()
         if not acks:
             return []
-        first = self.partitions.get(acks[0].get("partitionId"))
+        first = self.partitions.get(str(acks[0].get("partitionId")))
         st = first.states.get(g) if first is not None else None
 
         def fail(text: str) -> List[AckOutcome]:
@@ -971,7 +978,7 @@ class Broker:
                 continue
             located.append((p.id, m.seq, i, p, m, status or "completed", lease_id, error))
         located.sort(key=lambda r: (r[0], r[1]))
-        retried: set = set()
+        retried: Set[str] = set()
         for _, _, i, p, m, status, lease_id, error in located:
             o = outs[i]
             st = p.states.get(g)
@@ -1200,7 +1207,7 @@ class _Scratch:
         self.b = broker
         self.acks: List[Tuple[Partition, Message, str, str, Any, GroupState]] = []
         self.pushes: List[Tuple[str, str, str, Any, Optional[str], str]] = []
-        self.seen: set = set()
+        self.seen: Set[Tuple[str, str, str]] = set()
         self.index = 0
 
     def ack(self, op: Dict[str, Any]) -> Dict[str, Any]:
@@ -1243,12 +1250,13 @@ class _Scratch:
                     type(bad), "null" if bad is None else "number")
                 return rows, ("[json.exception.type_error.302] type must be string, but is "
                               f"{jtype}"), True
-            qname = item["queue"]
-            pname = item.get("partition") if isinstance(item.get("partition"), str) else "Default"
-            txid = item.get("transactionId") if isinstance(item.get("transactionId"), str) \
-                and item.get("transactionId") else uuid7() if not self.b.v15 else uuid4()
+            qname: str = item["queue"]
+            part, given = item.get("partition"), item.get("transactionId")
+            pname: str = part if isinstance(part, str) and part else "Default"
+            txid: str = given if isinstance(given, str) and given else (
+                uuid4() if self.b.v15 else uuid7())
             payload = item.get("payload", item.get("data") if not self.b.v15 else None)
-            trace = item.get("traceId") if is_uuid(item.get("traceId")) else (
+            trace: Optional[str] = item["traceId"] if is_uuid(item.get("traceId")) else (
                 None if self.b.v15 else uuid4())
             mid = uuid7()
             row = {"index": self.index, "queue": qname, "partition": pname, "transactionId": txid,

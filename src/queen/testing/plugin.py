@@ -89,7 +89,7 @@ def unique_name() -> Callable[[str], str]:
 
 @pytest.fixture
 async def queen(queen_url: str) -> AsyncIterator[Any]:
-    from queen import Queen  # type: ignore[attr-defined]
+    from queen import Queen
 
     async with Queen(queen_url) as client:
         yield client
