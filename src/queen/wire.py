@@ -87,8 +87,9 @@ def _dumps(obj: Any) -> bytes:
     return orjson.dumps(obj)
 
 
-def _is_html(body: bytes) -> bool:
-    return body.lstrip()[:1] == b"<"
+def _missing_route(reply: Reply) -> bool:
+    """uWebSockets' HTML 404 page (or the dashboard's plain-text 404): no such route."""
+    return reply.status == 404 and reply.body.lstrip()[:1] not in (b"{", b"[")
 
 
 def _decode(reply: Reply) -> Any:
@@ -110,7 +111,7 @@ def _http_error(reply: Reply, text: str, body: Any) -> QueenHTTPError:
 
 def check(reply: Reply, feature: Optional[str] = None, generation: Optional[str] = None) -> Any:
     """Decode a reply; raise for a missing route, an ``error`` field or an error status."""
-    if reply.status == 404 and (not reply.body or _is_html(reply.body)):
+    if _missing_route(reply):
         if feature:
             raise QueenServerFeatureError(feature, generation, "the server has no such route (404)")
         raise _http_error(reply, "no such route on this server (404)", reply.body)
@@ -301,7 +302,7 @@ def parse_pop(
     generation: str,
     trace_factory: Optional[Callable[[Dict[str, Any]], Any]] = None,
 ) -> List[Message]:
-    if reply.status == 404 and (not reply.body or _is_html(reply.body)):
+    if _missing_route(reply):
         raise QueenServerFeatureError("this pop route", generation, "the server answered 404")
     if reply.status == 204:  # 0.15 pop maintenance; any body on a 204 is meaningless
         return []
@@ -403,7 +404,7 @@ def _ack_015(item: Mapping[str, Any], r: Mapping[str, Any]) -> AckResult:
 def parse_ack(reply: Reply, items: Sequence[Mapping[str, Any]], batch: bool) -> List[AckResult]:
     """Per-item outcomes in request order. A rejected item is a result with
     ``success: False``; only request-level errors raise."""
-    if reply.status == 404 and (not reply.body or _is_html(reply.body)):
+    if _missing_route(reply):
         raise _http_error(reply, "no such route on this server (404)", reply.body)
     data = _decode(reply)
     if isinstance(data, list):  # 0.15: always an array of per-item results
@@ -450,7 +451,7 @@ def renew(lease_id: str, seconds: Optional[int] = None) -> Request:
 
 
 def parse_renew(reply: Reply, lease_id: str) -> RenewResult:
-    if reply.status == 404 and (not reply.body or _is_html(reply.body)):
+    if _missing_route(reply):
         raise _http_error(reply, "no such route on this server (404)", reply.body)
     data = _decode(reply)
     if isinstance(data, list):  # 0.15
@@ -491,7 +492,7 @@ def transaction(ops: Sequence[bytes]) -> Request:
 def parse_transaction(reply: Reply) -> Dict[str, Any]:
     """``{'success', 'transactionId', 'results'}`` (push results flattened, one per item);
     raises ``QueenHTTPError`` when the server rolled the transaction back."""
-    if reply.status == 404 and (not reply.body or _is_html(reply.body)):
+    if _missing_route(reply):
         raise _http_error(reply, "no such route on this server (404)", reply.body)
     data = _decode(reply)
     if not isinstance(data, dict):

@@ -480,3 +480,14 @@ def test_recorded_group_admin_replies() -> None:
             assert wire.parse_group_admin(reply_of(step))["success"] is True
             seen += 1
     assert seen >= 6
+
+
+def test_plain_text_404_is_a_missing_route() -> None:
+    reply = Reply(404, b"404 Not Found")
+    with pytest.raises(QueenServerFeatureError):
+        wire.parse_pop(reply, wire.GEN_015)
+    with pytest.raises(QueenHTTPError):
+        wire.check(reply)
+    with pytest.raises(QueenHTTPError) as info:
+        wire.check(Reply(404, b'{"error":"Message not found"}'))
+    assert info.value.message == "Message not found"
