@@ -386,6 +386,12 @@ def worker_main(spec: Dict[str, Any]) -> None:
     result["client"] = spec.get("label", "queen")
     result["client_version"] = getattr(queen, "__version__", "?")
     result["loop"] = loop_name
+    try:  # which twin of our compiled core ran (upstream has none)
+        from queen import _core  # type: ignore[attr-defined]
+
+        result["core"] = getattr(_core, "IMPL", None)
+    except ImportError:
+        result["core"] = None
     emit("result", result=result)
 
 
