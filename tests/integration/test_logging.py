@@ -42,8 +42,7 @@ async def test_constructor_push_and_request_lines(log_lines: io.StringIO, queen_
     got = events(log_lines)
     assert ("INFO", "Queen.constructor", {"status": "initialized", "urls": 1}) in got
     pushes = [d for _lvl, op, d in got if op == "QueueBuilder.push"]
-    assert pushes and pushes[0]["queue"] == name and pushes[0]["partition"] == "Default"
-    assert pushes[0]["count"] == 5
+    assert pushes == [{"queue": name, "partition": "Default", "count": 5}]
     assert any(op == "HttpClient.request" and d["method"] == "POST" for _l, op, d in got)
     assert any(op == "Queen.close" for _l, op, _d in got)
 

@@ -82,8 +82,7 @@ class PushBuilder:
             return []
         if log.enabled():
             log.info("QueueBuilder.push", {"queue": self._queue, "partition": self._partition,
-                                           "count": len(self._fragments),
-                                           "buffered": self._buffer is not None})
+                                           "count": len(self._fragments)})
         if self._buffer is not None:
             if self._queen._closed:
                 raise QueenConnectionError("this Queen client is closed: create a new one")
