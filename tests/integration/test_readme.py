@@ -4,8 +4,9 @@ A ```python block that defines ``async def main`` is a runnable example: it is e
 as a module (not as ``__main__``, so its ``asyncio.run(main())`` guard stays quiet) and
 its ``main()`` is awaited with ``QUEEN_URL`` pointing at the test server. Every other
 python block must be marked ``<!-- fragment -->`` on the line before it, so an example
-cannot silently stop being tested. ``<!-- runs-on: 0.7 -->`` limits an example to one
-server generation.
+cannot silently stop being tested. Other tags, separated by ``;``:
+``<!-- runs-on: 0.7 -->`` limits an example to one server generation, ``<!-- mypy -->``
+also checks it with ``mypy --strict``.
 """
 
 from __future__ import annotations
@@ -35,13 +36,20 @@ class Example:
     tag: str
 
     @property
+    def tags(self) -> List[str]:
+        return [t.strip() for t in self.tag.split(";") if t.strip()]
+
+    @property
     def fragment(self) -> bool:
-        return self.tag == "fragment"
+        return "fragment" in self.tags
 
     @property
     def runs_on(self) -> Optional[str]:
-        m = re.fullmatch(r"runs-on:\s*(\S+)", self.tag)
-        return m.group(1) if m else None
+        for tag in self.tags:
+            m = re.fullmatch(r"runs-on:\s*(\S+)", tag)
+            if m:
+                return m.group(1)
+        return None
 
     @property
     def runnable(self) -> bool:
@@ -58,6 +66,7 @@ def _examples() -> List[Example]:
 
 EXAMPLES = _examples()
 RUNNABLE = [e for e in EXAMPLES if e.runnable]
+TYPED = [e for e in EXAMPLES if "mypy" in e.tags]
 
 
 def test_readme_has_runnable_examples() -> None:
@@ -89,3 +98,19 @@ async def test_readme_example_runs(
     module.__file__ = str(README)
     exec(compile(example.code, f"README.md:{example.line}", "exec"), module.__dict__)
     await asyncio.wait_for(module.main(), TIMEOUT)
+
+
+def test_typed_examples_exist() -> None:
+    assert TYPED, "the Type hints example should be tagged <!-- mypy -->"
+
+
+@pytest.mark.parametrize("example", TYPED, ids=[f"line{e.line}" for e in TYPED])
+def test_typed_example_passes_mypy_strict(example: Example, tmp_path: Path) -> None:
+    api = pytest.importorskip("mypy.api")
+    source = tmp_path / f"readme_line{example.line}.py"
+    source.write_text(example.code, encoding="utf-8")
+    out, err, status = api.run([
+        "--strict", "--no-incremental", "--follow-imports=silent",
+        "--config-file", "/dev/null", "--cache-dir", str(tmp_path / "cache"), str(source),
+    ])
+    assert status == 0, out + err
