@@ -54,6 +54,17 @@ def _error_text(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _rejected(result: Any) -> Optional[str]:
+    """The server's complaint when an ack result says ``success: False``."""
+    if isinstance(result, dict):
+        return None if result.get("success", True) else str(result.get("error") or "rejected")
+    if isinstance(result, list):
+        bad = {str(r.get("error") or "rejected") for r in result
+               if isinstance(r, dict) and not r.get("success", True)}
+        return "; ".join(sorted(bad)) if bad else None
+    return None
+
+
 def _uncancel() -> None:
     # We swallow a cancel we sent ourselves; keep the task's cancel count right (3.11+).
     task = asyncio.current_task()
@@ -389,26 +400,33 @@ class Consumer:
             "status": "handed-to-on_error" if user_decides else "nacked",
         })
         if not user_decides:
-            await self._ack(target, False, {"error": text})
+            await self._ack(target, False, {"error": text}, report=False)
         if self._on_error is not None:
             await self._callback(self._on_error, target, exc)
 
-    async def _ack(self, target: Any, status: bool, context: Optional[Dict[str, Any]] = None) -> bool:
+    async def _ack(self, target: Any, status: bool, context: Optional[Dict[str, Any]] = None,
+                   report: bool = True) -> bool:
+        """Ack or nack; False when the request failed or the server rejected it (e.g.
+        an expired lease: the message comes back). ``report`` sends that to on_error."""
         try:
             if context is None:
-                await self._queen.ack(target, status)
+                result = await self._queen.ack(target, status)
             else:
-                await self._queen.ack(target, status, context)
-            return True
-        except Exception as exc:
-            # The lease will run out and the message comes back: report, don't stop.
-            text = _error_text(exc)
-            log.warn("ConsumerManager.ack", {"queue": self._where, "status": status, "error": text})
-            if self._on_error is not None:
-                await self._callback(self._on_error, target, exc)
-            else:
-                _std_log.warning("consume could not ack on %s: %s", self._where, text)
-            return False
+                result = await self._queen.ack(target, status, context)
+            rejected = _rejected(result)
+            if rejected is None:
+                return True
+            exc: Exception = QueenHTTPError(f"ack rejected by the server: {rejected}", body=result)
+        except Exception as error:
+            exc = error
+        text = _error_text(exc)
+        log.warn("ConsumerManager.ack", {"queue": self._where, "status": status, "error": text})
+        if report and self._on_error is not None:
+            await self._callback(self._on_error, target, exc)
+        else:
+            _std_log.warning("consume could not %s on %s: %s",
+                             "ack" if status else "nack", self._where, text)
+        return False
 
     async def _callback(self, callback: Callback, target: Any, value: Any) -> None:
         try:

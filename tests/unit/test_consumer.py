@@ -318,6 +318,21 @@ async def test_ack_failure_goes_to_on_error_not_on_success() -> None:
     assert seen == ["invalid_lease"]
 
 
+async def test_rejected_ack_result_goes_to_on_error() -> None:
+    q = FakeQueen(2)
+    results = iter([{"success": False, "error": "invalid_lease"}, {"success": True}])
+
+    async def ack(target: Any, status: Any, context: Any = None) -> Any:
+        return next(results)
+
+    q.ack = ack  # type: ignore[method-assign]
+    seen: List[str] = []
+    await run(ConsumeBuilder(q, opts(limit=2), lambda m: "r")
+              .on_success(lambda m, r: seen.append(f"ok {m['data']['i']}"))
+              .on_error(lambda m, e: seen.append(f"{type(e).__name__} {e}")))
+    assert seen == ["QueenHTTPError ack rejected by the server: invalid_lease", "ok 1"]
+
+
 async def test_failing_callback_does_not_stop_the_consumer() -> None:
     q = FakeQueen(3)
 

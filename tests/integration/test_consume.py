@@ -1,0 +1,516 @@
+"""consume() end to end over real HTTP (embedded server, both personalities, or QUEEN_URL).
+
+Every consume here ends by itself (limit, idle_millis or signal); ``SAFETY`` only
+catches a hang.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+from typing import Any, Dict, List
+
+import pytest
+
+from queen.errors import QueenHTTPError
+
+SAFETY = 30.0
+
+
+async def bounded(awaitable: Any) -> Any:
+    return await asyncio.wait_for(awaitable, SAFETY)
+
+
+async def make_queue(queen: Any, unique_name: Any, prefix: str, **options: Any) -> str:
+    name = unique_name(prefix)
+    await queen.queue(name).config({"leaseTime": 30, "retryLimit": 3, **options}).create()
+    return name
+
+
+async def push(queen: Any, queue: str, items: List[Dict[str, Any]], partition: str = "") -> None:
+    builder = queen.queue(queue)
+    if partition:
+        builder = builder.partition(partition)
+    await builder.push([{"data": item} for item in items])
+
+
+async def until(predicate: Any, what: str) -> None:
+    for _ in range(int(SAFETY / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_single_message_handler(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-single")
+    await push(queen, q, [{"n": i} for i in range(5)])
+    seen: List[Any] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        assert isinstance(message, dict) and message["queue"] == q
+        seen.append(message["data"]["n"])
+
+    await bounded(queen.queue(q).limit(5).consume(handler))
+    assert seen == [0, 1, 2, 3, 4]
+    assert await queen.queue(q).pop() == []  # all acked, nothing comes back
+
+
+async def test_batch_handler_gets_lists(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-batch")
+    await push(queen, q, [{"n": i} for i in range(10)])
+    sizes: List[int] = []
+    seen: List[int] = []
+
+    async def handler(messages: List[Dict[str, Any]]) -> None:
+        assert isinstance(messages, list)
+        sizes.append(len(messages))
+        seen.extend(m["data"]["n"] for m in messages)
+
+    await bounded(queen.queue(q).batch(4).limit(10).consume(handler))
+    assert seen == list(range(10))
+    assert sizes == [4, 4, 2]
+    assert await queen.queue(q).pop() == []
+
+
+async def test_each_hands_single_messages(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-each")
+    await push(queen, q, [{"n": i} for i in range(7)])
+    seen: List[int] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        assert isinstance(message, dict)
+        seen.append(message["data"]["n"])
+
+    await bounded(queen.queue(q).batch(3).each().limit(7).consume(handler))
+    assert seen == list(range(7))
+    assert await queen.queue(q).pop() == []
+
+
+async def test_concurrency_shares_load_without_duplicates(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-conc")
+    for p in range(4):
+        await push(queen, q, [{"n": p * 100 + i} for i in range(10)], partition=f"p{p}")
+    seen: List[int] = []
+    workers = set()
+
+    async def handler(message: Dict[str, Any]) -> None:
+        workers.add(asyncio.current_task())
+        await asyncio.sleep(0.005)
+        seen.append(message["data"]["n"])
+
+    await bounded(queen.queue(q).concurrency(4).limit(40).consume(handler))
+    assert sorted(seen) == sorted(p * 100 + i for p in range(4) for i in range(10))
+    assert len(workers) >= 2
+    # per partition, order holds even with several workers
+    for p in range(4):
+        mine = [n for n in seen if n // 100 == p]
+        assert mine == sorted(mine)
+
+
+async def test_limit_stops_exactly(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-limit")
+    await push(queen, q, [{"n": i} for i in range(20)])
+    seen: List[int] = []
+
+    async def handler(messages: List[Dict[str, Any]]) -> None:
+        seen.extend(m["data"]["n"] for m in messages)
+
+    await bounded(queen.queue(q).batch(3).limit(7).consume(handler))
+    assert seen == list(range(7))
+    rest = await queen.queue(q).batch(50).pop()
+    assert [m["data"]["n"] for m in rest] == list(range(7, 20))
+
+
+async def test_idle_millis_stops(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-idle")
+    await push(queen, q, [{"n": 1}, {"n": 2}])
+    seen: List[int] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        seen.append(message["data"]["n"])
+
+    await bounded(queen.queue(q).idle_millis(400).consume(handler))
+    assert seen == [1, 2]
+
+
+async def test_idle_millis_with_short_polling(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-idle-nowait")
+    await push(queen, q, [{"n": 1}])
+    seen: List[int] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        seen.append(message["data"]["n"])
+
+    await bounded(queen.queue(q).wait(False).idle_millis(300).consume(handler))
+    assert seen == [1]
+
+
+async def test_nack_redelivers_then_dead_letters(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-dlq", retryLimit=1, dlqAfterMaxRetries=True)
+    await push(queen, q, [{"n": 1}])
+    deliveries: List[str] = []
+    errors: List[str] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        deliveries.append(message["transactionId"])
+        raise RuntimeError(f"failure {len(deliveries)}")
+
+    await bounded(queen.queue(q).idle_millis(700)
+                  .consume(handler).on_error(lambda m, e: errors.append(str(e))))
+    # retryLimit 1: first failure retries, the second one dead-letters
+    assert len(deliveries) == 2 and len(set(deliveries)) == 1
+    assert errors == ["failure 1", "failure 2"]
+    dlq = await queen.queue(q).dlq().get()
+    assert len(dlq["messages"]) == 1
+    assert dlq["messages"][0]["data"] == {"n": 1}
+
+
+async def test_manual_ack(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-manual", retryLimit=0)
+    await push(queen, q, [{"n": i} for i in range(4)])
+    seen: List[int] = []
+    errors: List[Any] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        seen.append(message["data"]["n"])
+        # even ones succeed, odd ones go to the DLQ (retryLimit 0); consume adds nothing
+        await queen.ack(message, message["data"]["n"] % 2 == 0, {"error": "odd"})
+
+    await bounded(queen.queue(q).auto_ack(False).limit(4).consume(handler)
+                  .on_error(lambda m, e: errors.append(e)))
+    assert seen == [0, 1, 2, 3]
+    assert errors == []
+    assert await queen.queue(q).pop() == []  # every lease was released by our acks
+    dlq = await queen.queue(q).dlq().get()
+    assert sorted(m["data"]["n"] for m in dlq["messages"]) == [1, 3]
+
+
+async def test_transaction_inside_handler(queen: Any, unique_name: Any) -> None:
+    src = await make_queue(queen, unique_name, "c-tx-src")
+    dst = await make_queue(queen, unique_name, "c-tx-dst")
+    await push(queen, src, [{"n": i} for i in range(5)])
+
+    async def handler(message: Dict[str, Any]) -> None:
+        await (queen.transaction()
+               .ack(message)
+               .queue(dst)
+               .push([{"data": {"n": message["data"]["n"], "done": True}}])
+               .commit())
+
+    await bounded(queen.queue(src).auto_ack(False).limit(5).consume(handler))
+    assert await queen.queue(src).pop() == []
+    out = await queen.queue(dst).batch(10).pop()
+    assert [m["data"] for m in out] == [{"n": i, "done": True} for i in range(5)]
+
+
+async def test_pipeline_with_batch_transactions(queen: Any, unique_name: Any) -> None:
+    raw = await make_queue(queen, unique_name, "c-pipe-raw")
+    done = await make_queue(queen, unique_name, "c-pipe-done")
+    notes = await make_queue(queen, unique_name, "c-pipe-notes")
+    for p in range(3):
+        await push(queen, raw, [{"userId": p * 10 + i} for i in range(10)], partition=f"u{p}")
+
+    async def stage1(messages: List[Dict[str, Any]]) -> None:
+        txn = queen.transaction()
+        for m in messages:
+            txn.ack(m)
+        txn.queue(done).push([{"data": {"userId": m["data"]["userId"]}} for m in messages])
+        await txn.commit()
+
+    async def stage2(message: Dict[str, Any]) -> None:
+        await queen.queue(notes).push([{"data": {"userId": message["data"]["userId"],
+                                                 "message": "Done!"}}])
+
+    await bounded(asyncio.gather(
+        queen.queue(raw).group("processors").batch(10).auto_ack(False).limit(30).consume(stage1),
+        queen.queue(done).group("notifiers").limit(30).consume(stage2),
+    ))
+    out = await queen.queue(notes).batch(100).pop()
+    assert sorted(m["data"]["userId"] for m in out) == sorted(p * 10 + i for p in range(3)
+                                                              for i in range(10))
+
+
+async def test_renew_lease_keeps_the_message(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-renew", leaseTime=1)
+    await push(queen, q, [{"n": 1}])
+    stolen: List[Any] = []
+    started = asyncio.Event()
+
+    async def handler(message: Dict[str, Any]) -> None:
+        started.set()
+        # outlive the 1 s lease twice over while another consumer keeps trying
+        for _ in range(12):
+            stolen.extend(await queen.queue(q).pop())
+            await asyncio.sleep(0.2)
+
+    await bounded(queen.queue(q).renew_lease(True, 300).limit(1).consume(handler))
+    assert started.is_set()
+    assert stolen == []
+    assert await queen.queue(q).pop() == []  # acked after all
+
+
+async def test_without_renewal_the_lease_runs_out(queen: Any, unique_name: Any) -> None:
+    # The control case for the test above: the same handler loses its message.
+    q = await make_queue(queen, unique_name, "c-norenew", leaseTime=1)
+    await push(queen, q, [{"n": 1}])
+    stolen: List[Any] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        for _ in range(12):
+            got = await queen.queue(q).pop()
+            stolen.extend(got)
+            if got:
+                await queen.ack(got, True)
+                return
+            await asyncio.sleep(0.2)
+
+    await bounded(queen.queue(q).limit(1).consume(handler).on_error(lambda m, e: None))
+    assert [m["data"] for m in stolen] == [{"n": 1}]
+
+
+async def test_signal_stops_after_in_flight_work(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-signal")
+    await push(queen, q, [{"n": i} for i in range(5)])
+    signal = asyncio.Event()
+    acked: List[int] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        if message["data"]["n"] == 1:
+            signal.set()
+            await asyncio.sleep(0.2)  # still in flight after the signal
+
+    task = asyncio.create_task(
+        queen.queue(q).concurrency(2).consume(handler, signal=signal)
+        .on_success(lambda m, r: acked.append(m["data"]["n"]))
+    )
+    await bounded(task)
+    assert acked == [0, 1]
+    # nothing is stuck under a lease: the rest is available right away
+    rest = await queen.queue(q).batch(10).pop()
+    assert [m["data"]["n"] for m in rest] == [2, 3, 4]
+
+
+async def test_signal_interrupts_an_empty_long_poll(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-signal-idle")
+    signal = asyncio.Event()
+    task = asyncio.create_task(queen.queue(q).consume(lambda m: None, signal=signal))
+    await asyncio.sleep(0.2)
+    signal.set()
+    await asyncio.wait_for(task, 5)  # the 30 s long poll does not hold it up
+    await push(queen, q, [{"n": 1}])
+    got = await queen.queue(q).pop()
+    assert [m["data"] for m in got] == [{"n": 1}]  # the cancelled poll took nothing
+
+
+async def test_success_and_error_callbacks(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-callbacks", retryLimit=0)
+    await push(queen, q, [{"n": 1}, {"n": 2, "temporary": True}, {"n": 3}])
+    successes: List[Any] = []
+    failures: List[Any] = []
+
+    async def handler(message: Dict[str, Any]) -> int:
+        if message["data"].get("temporary"):
+            raise RuntimeError("temporary glitch")
+        return int(message["data"]["n"]) * 10
+
+    async def on_success(message: Dict[str, Any], result: Any) -> None:
+        successes.append((message["data"]["n"], result))
+        await queen.ack(message, True)
+
+    async def on_error(message: Dict[str, Any], error: Exception) -> None:
+        failures.append((message["data"]["n"], str(error)))
+        await queen.ack(message, "failed", {"error": str(error)})
+
+    await bounded(queen.queue(q).auto_ack(False).limit(3)
+                  .consume(handler).on_success(on_success).on_error(on_error))
+    assert successes == [(1, 10), (3, 30)]
+    assert failures == [(2, "temporary glitch")]
+    dlq = await queen.queue(q).dlq().get()
+    assert [m["data"]["n"] for m in dlq["messages"]] == [2]
+
+
+async def test_consumer_groups_fan_out(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-fanout")
+    await push(queen, q, [{"n": i} for i in range(6)])
+    got: Dict[str, List[int]] = {"email": [], "analytics": []}
+
+    def handler_for(group: str) -> Any:
+        async def handler(message: Dict[str, Any]) -> None:
+            assert message["consumerGroup"] == group
+            got[group].append(message["data"]["n"])
+        return handler
+
+    await bounded(asyncio.gather(*(
+        queen.queue(q).group(g).limit(6).consume(handler_for(g)) for g in got
+    )))
+    assert got == {"email": list(range(6)), "analytics": list(range(6))}
+
+
+async def test_consumer_group_shares_load(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-share")
+    for p in range(4):
+        await push(queen, q, [{"n": p * 100 + i} for i in range(5)], partition=f"p{p}")
+    seen: Dict[int, List[int]] = {1: [], 2: []}
+
+    def worker(wid: int) -> Any:
+        async def handler(message: Dict[str, Any]) -> None:
+            await asyncio.sleep(0.005)
+            seen[wid].append(message["data"]["n"])
+        return queen.queue(q).group("processors").idle_millis(800).consume(handler)
+
+    await bounded(asyncio.gather(worker(1), worker(2)))
+    everything = seen[1] + seen[2]
+    assert sorted(everything) == sorted(p * 100 + i for p in range(4) for i in range(5))
+    assert seen[1] and seen[2]
+
+
+async def test_subscription_mode_new_skips_history(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-new")
+    await push(queen, q, [{"n": -1}, {"n": -2}])
+    await asyncio.sleep(0.05)
+    seen: List[int] = []
+    got_all = asyncio.Event()
+
+    async def handler(message: Dict[str, Any]) -> None:
+        seen.append(message["data"]["n"])
+        if len(seen) >= 3:
+            got_all.set()
+
+    task = asyncio.create_task(
+        queen.queue(q).group("realtime").subscription_mode("new").limit(3).consume(handler))
+    await asyncio.sleep(0.3)  # let the group's first pop record its subscription
+    await push(queen, q, [{"n": i} for i in range(3)])
+    await bounded(task)
+    assert seen == [0, 1, 2]
+
+
+async def test_subscription_mode_new_on_an_empty_queue(queen: Any, unique_name: Any) -> None:
+    # The group subscribes while the queue is empty (its long poll waits); what is
+    # pushed after that first pop is new, so all of it is delivered.
+    q = await make_queue(queen, unique_name, "c-new-empty")
+    seen: List[int] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        seen.append(message["data"]["n"])
+
+    task = asyncio.create_task(
+        queen.queue(q).group("live").subscription_mode("new").limit(3).consume(handler))
+    await asyncio.sleep(0.3)  # the first pop is waiting on the empty queue
+    await push(queen, q, [{"n": i} for i in range(3)])
+    await bounded(task)
+    assert seen == [0, 1, 2]
+
+
+async def test_subscription_from_timestamp(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-from")
+    await push(queen, q, [{"n": -1}])
+    await asyncio.sleep(0.1)
+    start = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    await asyncio.sleep(0.1)
+    await push(queen, q, [{"n": i} for i in range(3)])
+    seen: List[int] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        seen.append(message["data"]["n"])
+
+    await bounded(queen.queue(q).group("replay").subscription_from(start).idle_millis(600)
+                  .consume(handler))
+    assert seen == [0, 1, 2]
+    # without a start point a fresh group replays everything
+    everything: List[int] = []
+
+    async def collect(message: Dict[str, Any]) -> None:
+        everything.append(message["data"]["n"])
+
+    await bounded(queen.queue(q).group("full").limit(4).consume(collect))
+    assert everything == [-1, 0, 1, 2]
+
+
+async def test_partition_consume_keeps_order(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-part")
+    await push(queen, q, [{"event": "other"}], partition="user-456")
+    for chunk in range(3):
+        await push(queen, q, [{"n": chunk * 10 + i} for i in range(10)], partition="user-123")
+    seen: List[Any] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        assert message["partition"] == "user-123"
+        seen.append(message["data"]["n"])
+
+    await bounded(queen.queue(q).partition("user-123").concurrency(3).idle_millis(600)
+                  .consume(handler))
+    assert seen == list(range(30))
+    other = await queen.queue(q).pop()
+    assert [m["data"] for m in other] == [{"event": "other"}]
+
+
+async def test_fatal_pop_error_ends_consume(queen: Any, queen_compat: str) -> None:
+    if queen_compat != "0.15":
+        pytest.skip("namespace/task pops exist on 0.7 servers")
+    from queen.errors import QueenServerFeatureError
+
+    with pytest.raises(QueenServerFeatureError):
+        await bounded(queen.queue().namespace("accounting").consume(lambda m: None))
+
+
+async def test_complete_example_scaled_down(queen: Any, unique_name: Any) -> None:
+    raw = unique_name("c-raw-events")
+    processed = unique_name("c-processed-events")
+    await queen.queue(raw).config({"priority": 5}).create()
+    await queen.queue(processed).config({"priority": 10}).create()
+    total = 300
+
+    for i in range(total):
+        await (queen.queue(raw)
+               .partition(f"user-{i % 10}")
+               .buffer({"message_count": 50, "time_millis": 100})
+               .push([{"data": {"userId": i % 10, "event": "page_view", "timestamp": i}}]))
+    await queen.flush_all_buffers()
+
+    monitored: List[int] = []
+    traced: List[Any] = []
+
+    async def process_handler(messages: List[Dict[str, Any]]) -> None:
+        txn = queen.transaction()
+        for msg in messages:
+            txn.ack(msg)
+        txn.queue(processed).push([{"data": {"userId": m["data"]["userId"], "processed": True,
+                                             "timestamp": m["data"]["timestamp"]}}
+                                   for m in messages])
+        await txn.commit()
+
+    async def monitor_handler(message: Dict[str, Any]) -> None:
+        traced.append(await message["trace"]({
+            "traceName": f"user-{message['data']['userId']}",
+            "data": {"text": "Event processed"},
+        }))
+        monitored.append(message["data"]["timestamp"])
+
+    monitor = asyncio.create_task(
+        queen.queue(processed).group("monitors").subscription_mode("new").concurrency(2)
+        .limit(total).consume(monitor_handler))
+    await asyncio.sleep(0.3)  # the monitor subscribes ('new') before anything is processed
+    await bounded(queen.queue(raw).group("processors").concurrency(5).batch(10)
+                  .auto_ack(False).limit(total).consume(process_handler))
+    await bounded(monitor)
+    assert sorted(monitored) == list(range(total))  # every message exactly once
+    assert len(traced) == total and all(t.get("success") for t in traced)
+
+
+async def test_ack_errors_reach_on_error(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-ackerr")
+    await push(queen, q, [{"n": 1}])
+    errors: List[Any] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        await queen.ack(message, True)  # the auto-ack after this one is stale
+
+    successes: List[Any] = []
+    await bounded(queen.queue(q).limit(1).consume(handler)
+                  .on_success(lambda m, r: successes.append(m))
+                  .on_error(lambda m, e: errors.append(e)))
+    # both generations reject the second ack of a released lease: on_error hears it
+    assert len(errors) == 1 and isinstance(errors[0], QueenHTTPError)
+    assert "lease" in str(errors[0])
+    assert successes == []
