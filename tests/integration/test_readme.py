@@ -12,7 +12,11 @@ also checks it with ``mypy --strict``.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import os
 import re
+import subprocess
+import sys
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,3 +118,20 @@ def test_typed_example_passes_mypy_strict(example: Example, tmp_path: Path) -> N
         "--config-file", "/dev/null", "--cache-dir", str(tmp_path / "cache"), str(source),
     ])
     assert status == 0, out + err
+
+
+def _script(marker: str) -> Example:
+    return next(e for e in RUNNABLE if marker in e.code)
+
+
+@pytest.mark.parametrize("marker", ["queen.run(main())", "Processing:"])
+def test_examples_run_as_scripts(marker: str, queen_url: str) -> None:
+    """The ``__main__`` path too: a real interpreter, its own event loop (uvloop under
+    ``queen.run`` when installed)."""
+    example = _script(marker)
+    env = dict(os.environ, QUEEN_URL=queen_url)
+    done = subprocess.run([sys.executable, "-c", example.code], env=env, capture_output=True,
+                          text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    if marker.startswith("queen.run") and importlib.util.find_spec("uvloop") is not None:
+        assert done.stdout.startswith("uvloop"), done.stdout
