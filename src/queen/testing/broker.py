@@ -23,7 +23,7 @@ Read API for other modules (the 0.7 stream windows use it):
 from __future__ import annotations
 
 import bisect
-import copy
+import heapq
 import random
 import re
 import time
@@ -366,9 +366,10 @@ class Broker:
         q = self.queues.get(queue)
         if q is None:
             return []
-        rows = [(m.gseq, p.name, m) for p in q.partitions.values() for m in p.messages]
-        rows.sort(key=lambda r: r[0])
-        return [(name, m.id, m.created, m.data) for _, name, m in rows]
+        # each partition is already in push order: merge them by global sequence
+        streams = [[(m.gseq, p.name, m) for m in p.messages] for p in q.partitions.values()]
+        return [(name, m.id, m.created, m.data)
+                for _, name, m in heapq.merge(*streams, key=lambda r: r[0])]
 
     def add_push_listener(self, callback: Callable[[str], None]) -> None:
         self._push_listeners.append(callback)
@@ -1297,12 +1298,3 @@ class _Scratch:
             touched[qname] = None
         b._pushed(touched)
 
-
-def snapshot(broker: Broker) -> Broker:
-    """A deep copy of the broker state (for tests that compare before/after)."""
-    listeners = (broker._push_listeners, broker._change_listeners)
-    broker._push_listeners, broker._change_listeners = [], []
-    try:
-        return copy.deepcopy(broker)
-    finally:
-        broker._push_listeners, broker._change_listeners = listeners
