@@ -221,8 +221,8 @@ class BufferManager:
                 self._in_flight += 1
                 try:
                     results = await self._send(queue, partition, body, sent_t)
-                except QueenError as e:
-                    error = str(e)
+                except Exception as e:  # any failure is kept and reported, never lost
+                    error = str(e) or type(e).__name__
                     results = None
                     if isinstance(e, QueenHTTPError) and (e.status or 0) < 500:
                         final = True  # refused, not lost: sending again cannot help

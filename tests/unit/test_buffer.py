@@ -169,3 +169,16 @@ def test_unique_items_and_expand() -> None:
     assert out[2]["messageId"] == "m1"
     assert buffer.unique_items([b"a"], ["x"]) == ([b"a"], ["x"], None)
     assert buffer.expand_results(results, ["x", "y"], None) is results
+
+
+async def test_unexpected_sender_error_is_reported_and_does_not_block() -> None:
+    send = FakeSender(fail=RuntimeError("surprise"))
+    mgr = BufferManager(send)
+    await add(mgr, "q", "p", 1)
+    with pytest.raises(BufferFlushError) as info:
+        await mgr.flush()
+    assert "surprise" in str(info.value)
+    send.fail = None
+    await add(mgr, "q", "p", 1, start=5)
+    await mgr.flush()
+    assert mgr.stats()["queuedBatches"] == 0 and mgr.stats()["sentMessages"] == 1
