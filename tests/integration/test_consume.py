@@ -445,6 +445,39 @@ async def test_partition_consume_keeps_order(queen: Any, unique_name: Any) -> No
     assert [m["data"] for m in other] == [{"event": "other"}]
 
 
+async def test_failed_batch_is_redelivered_whole(queen: Any, unique_name: Any) -> None:
+    q = await make_queue(queen, unique_name, "c-batch-retry")
+    await push(queen, q, [{"n": i} for i in range(3)])
+    rounds: List[List[int]] = []
+
+    async def handler(messages: List[Dict[str, Any]]) -> None:
+        rounds.append([m["data"]["n"] for m in messages])
+        if len(rounds) == 1:
+            raise RuntimeError("first try fails")
+
+    await bounded(queen.queue(q).batch(3).idle_millis(600).consume(handler))
+    assert rounds == [[0, 1, 2], [0, 1, 2]]
+    assert await queen.queue(q).pop() == []
+
+
+async def test_namespace_and_task_consume(queen: Any, unique_name: Any,
+                                          queen_compat: str) -> None:
+    if queen_compat != "0.7":
+        pytest.skip("namespace/task pops exist on 0.7 servers only")
+    ns, task = unique_name("c-ns"), unique_name("c-task")
+    names = [unique_name("c-ns-q1"), unique_name("c-ns-q2")]
+    for i, name in enumerate(names):
+        await queen.queue(name).namespace(ns).task(task).config({"leaseTime": 30}).create()
+        await push(queen, name, [{"q": i}])
+    seen: List[Any] = []
+
+    async def handler(message: Dict[str, Any]) -> None:
+        seen.append((message["queue"], message["data"]["q"]))
+
+    await bounded(queen.queue().namespace(ns).task(task).limit(2).consume(handler))
+    assert sorted(seen) == [(names[0], 0), (names[1], 1)]
+
+
 async def test_fatal_pop_error_ends_consume(queen: Any, queen_compat: str) -> None:
     if queen_compat != "0.15":
         pytest.skip("namespace/task pops exist on 0.7 servers")
