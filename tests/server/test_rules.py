@@ -397,3 +397,14 @@ def test_subscription_starts_at_first_pop_even_when_queue_was_empty(raw: Raw) ->
     raw.push("q", ["after-subscribe"])
     assert data_of(raw.pop("q", consumerGroup="late", subscriptionMode="new")) == [
         "after-subscribe"]
+
+
+def test_maintenance_buffers_pushes_and_replays_them(raw: Raw) -> None:
+    raw.configure("q", leaseTime=30)
+    raw.post("/api/v1/system/maintenance", {"enabled": True})
+    replies = raw.push("q", ["held-1", "held-2"])
+    assert [r["status"] for r in replies] == ["buffered", "buffered"]
+    assert raw.pop("q") == []
+    assert raw.http.get("/api/v1/system/maintenance").json()["bufferedMessages"] == 2
+    raw.post("/api/v1/system/maintenance", {"enabled": False})
+    assert data_of(raw.pop("q")) == ["held-1", "held-2"]

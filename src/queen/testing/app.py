@@ -373,12 +373,13 @@ class QueenServer:
         items = self._validate_items(await self.body(request))
         if not items:
             return self.json([], 201 if self.v15 else 200)
-        if self.b.maintenance:
-            return self.json([self._buffered(it) for it in items], 200)
         bad_trace = [it for it in items if it.get("traceId") is not None
                      and not is_uuid(it["traceId"])]
         if bad_trace:
             return self._bad_trace(items)
+        if self.b.maintenance:
+            self.b.buffer_push(items)
+            return self.json([self._buffered(it) for it in items], 200)
         results = self.b.push(items)
         out: List[Dict[str, Any]] = []
         if self.v15:
@@ -410,7 +411,7 @@ class QueenServer:
             return {"status": "buffered", "queue": item["queue"],
                     "partition": item.get("partition") or "Default",
                     "transactionId": item.get("transactionId")}
-        return {"status": "buffered", "transaction_id": item.get("transactionId") or uuid7()}
+        return {"status": "buffered", "transaction_id": item.get("transactionId")}
 
     def _bad_trace(self, items: List[Dict[str, Any]]) -> web.Response:
         """A non-UUID traceId fails the database insert.  The real servers then park
@@ -971,7 +972,7 @@ class QueenServer:
         return web.Response(text=text, content_type="text/plain", headers=CORS)
 
     async def maintenance_get(self, request: web.Request) -> web.Response:
-        out = {"maintenanceMode": self.b.maintenance, "bufferedMessages": 0,
+        out = {"maintenanceMode": self.b.maintenance, "bufferedMessages": len(self.b.buffered),
                "bufferHealthy": True, "bufferStats": {"pending": 0, "failed": 0}}
         if self.v15:
             out["popMaintenanceMode"] = self.b.pop_maintenance
@@ -987,8 +988,9 @@ class QueenServer:
             return self.json({"popMaintenanceMode": body["enabled"],
                               "message": "Pop maintenance mode " +
                               ("enabled" if body["enabled"] else "disabled")})
-        self.b.maintenance = body["enabled"]
-        return self.json({"maintenanceMode": body["enabled"], "bufferedMessages": 0,
+        self.b.set_maintenance(body["enabled"])
+        return self.json({"maintenanceMode": body["enabled"],
+                          "bufferedMessages": len(self.b.buffered),
                           "bufferHealthy": True, "message": "Maintenance mode " +
                           ("enabled" if body["enabled"] else "disabled")})
 

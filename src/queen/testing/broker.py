@@ -341,6 +341,7 @@ class Broker:
         self.traces: List[Trace] = []
         self.maintenance = False
         self.pop_maintenance = False
+        self.buffered: List[Dict[str, Any]] = []   # pushes held while in maintenance
         self.started = self.now()
         self.stats = {"push": 0, "pop": 0, "ack": 0}
         self._push_listeners: List[Callable[[str], None]] = []
@@ -459,6 +460,19 @@ class Broker:
         return parts[0], (parts[1] if len(parts) > 1 else "")
 
     # ------------------------------------------------------------ push
+
+    def set_maintenance(self, enabled: bool) -> None:
+        """Push maintenance: pushes are buffered, then replayed in order when it ends."""
+        self.maintenance = enabled
+        if not enabled and self.buffered:
+            items, self.buffered = self.buffered, []
+            self.push(items)
+
+    def buffer_push(self, items: List[Dict[str, Any]]) -> None:
+        for item in items:
+            if not item.get("transactionId"):
+                item["transactionId"] = uuid7()
+        self.buffered.extend(items)
 
     def push(self, items: List[Dict[str, Any]]) -> List[PushOutcome]:
         """Store validated items (dicts with queue, partition, payload, transactionId,
