@@ -114,3 +114,14 @@ def test_server_survives_garbage(raw: Raw) -> None:
     raw.configure("q", leaseTime=30)
     raw.push("q", [1])
     assert [m["data"] for m in messages(raw.pop_raw("q"))] == [1]
+
+
+def test_handle_call_runs_in_the_server_thread() -> None:
+    import threading
+
+    with start_server() as srv:
+        assert srv.broker is not None
+        srv.call(srv.broker.configure, "direct", "", "", {"leaseTime": 5})
+        name = srv.call(lambda: threading.current_thread().name)
+        assert name.startswith("queen-embedded")
+        assert httpx.get(srv.url + "/api/v1/resources/queues/direct").json()["name"] == "direct"

@@ -34,7 +34,8 @@ def make_app(broker: Broker, compat: str = "0.7") -> web.Application:
 
 class ServerHandle:
     """A running server: ``url``, ``compat``, ``broker`` (None for a remote server),
-    ``clock`` (the FakeClock when one was given), ``close()``, ``advance(seconds)``."""
+    ``clock`` (the FakeClock when one was given), ``close()``, ``advance(seconds)``,
+    ``call(fn, *args)`` (run code against the broker in the server's thread)."""
 
     def __init__(self, url: str, compat: str, broker: Optional[Broker] = None,
                  clock: Optional[FakeClock] = None) -> None:
@@ -44,6 +45,7 @@ class ServerHandle:
         self.clock = clock
         self._closer: Optional[Callable[[], None]] = None
         self._waker: Optional[Callable[[], None]] = None
+        self._caller: Optional[Callable[..., Any]] = None
 
     def advance(self, seconds: float) -> None:
         """Move the fake clock forward and let waiting long polls re-check."""
@@ -52,6 +54,13 @@ class ServerHandle:
         self.clock.advance(seconds)
         if self._waker is not None:
             self._waker()
+
+    def call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(*args)`` where the broker lives (the server's loop thread) and
+        return its result: safe access to ``broker`` while requests are served."""
+        if self._caller is None:
+            return fn(*args)
+        return self._caller(fn, *args)
 
     def close(self) -> None:
         closer, self._closer = self._closer, None
@@ -138,7 +147,14 @@ def start_server(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
     def wake() -> None:
         loop.call_soon_threadsafe(server.wake_all)
 
+    def caller(fn: Callable[..., Any], *args: Any) -> Any:
+        async def run_it() -> Any:
+            return fn(*args)
+
+        return asyncio.run_coroutine_threadsafe(run_it(), loop).result(30)
+
     handle._waker = wake
+    handle._caller = caller
     return handle
 
 
