@@ -242,8 +242,8 @@ class Consumer:
                     _uncancel()
                     return
                 except Exception as exc:
-                    if not _transient(exc):
-                        self._fail(exc)
+                    if not _transient(exc) or getattr(self._queen, "_closed", False):
+                        self._fail(exc)  # a closed client never comes back
                         return
                     log.warn("ConsumerManager.worker", {
                         "worker_id": index, "error": _error_text(exc), "retry_in": fail_delay,

@@ -251,6 +251,14 @@ async def test_fatal_pop_errors_end_consume(error: Exception) -> None:
         await run(ConsumeBuilder(q, opts(concurrency=2), lambda m: None))
 
 
+async def test_closed_client_ends_consume() -> None:
+    q = FakeQueen(0)
+    q._closed = True  # type: ignore[attr-defined]
+    q.pop_errors = [QueenConnectionError("this Queen client is closed: create a new one")]
+    with pytest.raises(QueenConnectionError):
+        await run(ConsumeBuilder(q, opts(), lambda m: None))
+
+
 async def test_handler_error_nacks_logs_and_reaches_on_error(caplog: Any) -> None:
     q = FakeQueen(1)
     errors: List[Any] = []
