@@ -229,3 +229,64 @@ def test_07_capacity_counts_unconsumed_queue_mode_messages() -> None:
     (p, m), = b.pop("q", batch=1).items
     b.ack(m.txid, p.id)
     assert [r.status for r in push(b, 3)] == ["queued"]
+
+
+def test_07_single_failed_ack_that_is_not_last_of_batch_goes_to_dlq() -> None:
+    b = make("0.7", retryLimit=3)
+    push(b, 1, 2)
+    (p, m1), (_, m2) = b.pop("q", batch=2).items
+    assert b.ack(m1.txid, p.id, "failed").status == "failed_dlq"  # not the last ack
+    assert b.ack(m2.txid, p.id, "failed").status == "failed_retry"  # last one: batch retry
+    assert [e.message.data for e in b.dlq] == [1]
+    assert data(b.pop("q", batch=10)) == [2]
+
+
+def test_07_single_failed_last_ack_retries_whole_batch() -> None:
+    b = make("0.7", retryLimit=3)
+    push(b, 1, 2)
+    (p, m1), (_, m2) = b.pop("q", batch=2).items
+    assert b.ack(m1.txid, p.id).status == "completed"
+    assert b.ack(m2.txid, p.id, "failed").status == "failed_retry"
+    assert data(b.pop("q", batch=10)) == [2]  # cursor stayed at m1
+
+
+def test_15_dlq_and_retry_statuses() -> None:
+    b = make("0.15", retryLimit=5)
+    push(b, 1, 2)
+    (p, m1), = b.pop("q", batch=1).items
+    out = b.ack(m1.txid, p.id, "retry")
+    assert out.success and not out.dlq and out.lease_released
+    assert p.states[QUEUE_MODE].retries == 0
+    (p, m1), = b.pop("q", batch=1).items
+    out = b.ack(m1.txid, p.id, "dlq", None, None, "poison")
+    assert out.dlq and b.dlq[0].error == "poison"
+    assert data(b.pop("q", batch=1)) == [2]
+
+
+def test_15_retry_counter_survives_a_dlq_move() -> None:
+    b = make("0.15", retryLimit=1)
+    push(b, 1, 2)
+    (p, m1), = b.pop("q").items
+    assert not b.ack(m1.txid, p.id, "failed").dlq       # rc 0 -> 1, retry
+    (p, m1), = b.pop("q").items
+    assert b.ack(m1.txid, p.id, "failed").dlq           # rc 1 >= 1: DLQ, rc stays 1
+    (p, m2), = b.pop("q").items
+    assert b.ack(m2.txid, p.id, "failed").dlq           # straight to the DLQ
+    assert b.dlq[0].retry_count == 1
+
+
+def test_15_ack_without_group_state_succeeds_without_effect() -> None:
+    b = make("0.15")
+    push(b, 1)
+    (p, m), = b.pop("q", group="g").items
+    out = b.ack(m.txid, p.id)  # queue mode never popped this partition
+    assert out.success and out.lease_released is None
+    assert QUEUE_MODE not in p.states
+
+
+def test_07_completed_ack_needs_group_state() -> None:
+    b = make("0.7")
+    push(b, 1)
+    (p, m), = b.pop("q", group="g").items
+    assert b.ack(m.txid, p.id).error == "not_found"
+    assert b.ack(m.txid, p.id, group="g").success
