@@ -248,6 +248,8 @@ class Consumer:
                     log.warn("ConsumerManager.worker", {
                         "worker_id": index, "error": _error_text(exc), "retry_in": fail_delay,
                     })
+                    _std_log.warning("consume on %s: pop failed, retrying in ~%.1f s: %s",
+                                     self._where, fail_delay, _error_text(exc))
                     try:
                         await asyncio.sleep(fail_delay * (0.5 + random.random() / 2))
                     except asyncio.CancelledError:
