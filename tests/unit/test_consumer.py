@@ -6,6 +6,8 @@ import asyncio
 from typing import Any, Dict, List, Optional
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from queen.builders.consume import ConsumeBuilder
 from queen.consumer import Consumer
@@ -75,8 +77,8 @@ class FakeQueen:
 
     def acked(self, status: Any) -> List[int]:
         out: List[int] = []
-        for target, st, _ in self.acks:
-            if st == status:
+        for target, got, _ in self.acks:
+            if got == status:
                 items = target if isinstance(target, list) else [target]
                 out.extend(m["data"]["i"] for m in items)
         return out
@@ -428,3 +430,26 @@ async def test_worker_dying_of_cancelled_handler_stops_the_others() -> None:
         await run(ConsumeBuilder(q, opts(concurrency=2), handler))
     await asyncio.sleep(0)
     assert len(asyncio.all_tasks()) == before
+
+
+@given(limit=st.integers(1, 40), batch=st.integers(1, 8), concurrency=st.integers(1, 6),
+       each=st.booleans(), extra=st.integers(0, 20))
+@settings(max_examples=40, deadline=None)
+def test_limit_property(limit: int, batch: int, concurrency: int, each: bool, extra: int) -> None:
+    async def scenario() -> None:
+        q = FakeQueen(limit + extra)
+        seen: List[int] = []
+
+        async def handler(target: Any) -> None:
+            items = target if isinstance(target, list) else [target]
+            assert isinstance(target, list) == (batch > 1 and not each)
+            await asyncio.sleep(0)
+            seen.extend(m["data"]["i"] for m in items)
+
+        await run(ConsumeBuilder(q, opts(limit=limit, batch=batch, concurrency=concurrency,
+                                          each=each), handler))
+        assert sorted(seen) == list(range(limit))
+        assert sum(s.batch for s in q.specs) == limit
+        assert sorted(q.acked(True)) == list(range(limit))
+
+    asyncio.run(scenario())
