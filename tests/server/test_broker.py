@@ -290,3 +290,14 @@ def test_07_completed_ack_needs_group_state() -> None:
     (p, m), = b.pop("q", group="g").items
     assert b.ack(m.txid, p.id).error == "not_found"
     assert b.ack(m.txid, p.id, group="g").success
+
+
+def test_max_wait_time_sweep_deletes_unconsumed_old_messages(compat: str) -> None:
+    b = make(compat, maxWaitTimeSeconds=100)
+    push(b, "old")
+    advance(b, 150)
+    push(b, "fresh")
+    advance(b, 61)  # the sweep runs at most once a minute
+    assert data(b.pop("q", batch=10)) == ["fresh"]
+    assert [m.data for m in b.queues["q"].partitions["Default"].messages] == ["fresh"]
+    assert b.dlq == []

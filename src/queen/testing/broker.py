@@ -342,6 +342,7 @@ class Broker:
         self.maintenance = False
         self.pop_maintenance = False
         self.buffered: List[Dict[str, Any]] = []   # pushes held while in maintenance
+        self._swept: Dict[str, float] = {}         # queue -> last maxWaitTimeSeconds sweep
         self.started = self.now()
         self.stats = {"push": 0, "pop": 0, "ack": 0}
         self._push_listeners: List[Callable[[str], None]] = []
@@ -639,6 +640,22 @@ class Broker:
         st.cursor = seq
         st.last_consumed_at = now
 
+    def _sweep(self, q: Queue, now: float) -> None:
+        """maxWaitTimeSeconds: like the server's 60 s background job, delete messages
+        older than the limit that queue mode has not consumed (and that are not in a
+        live lease), without a DLQ entry."""
+        limit = q.opt("maxWaitTimeSeconds")
+        if limit <= 0 or now - self._swept.get(q.name, 0.0) < 60.0:
+            return
+        self._swept[q.name] = now
+        for p in q.partitions.values():
+            st = p.states.get(QUEUE_MODE)
+            floor = st.batch_last if st is not None and st.leased(now) else (
+                st.cursor if st is not None else 0)
+            old = [m for m in p.messages if m.created < now - limit and m.seq > floor]
+            for m in old:
+                self.delete_message(p.id, m.txid)
+
     def _order(self, parts: List[Tuple[Partition, Optional[GroupState]]]) -> None:
         if self.v15:
             return  # 0.15: no defined order; partition creation order is as good as any
@@ -655,6 +672,8 @@ class Broker:
         g = group or QUEUE_MODE
         now = self.now()
         q = self.queues.get(queue)
+        if q is not None:
+            self._sweep(q, now)
         if partition is not None:
             return self._pop_partition(q, partition, g, batch, auto_ack, sub_mode, sub_from, now)
         if q is None:
