@@ -789,9 +789,22 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.A
     p.add_argument("--raw-tool", default="auto", choices=["auto", "wrk", "aiohttp"])
     p.add_argument("--raw-connections", default="4",
                    help="comma-separated connection counts; the first is the headline figure")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="run each workload N times per side and keep the best (least CPU/msg)")
     p.add_argument("--no-verify", action="store_true", help="skip the unmeasured read-back checks")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     return p
+
+
+def best_run(runs: List[Dict[str, Any]], side: str) -> Dict[str, Any]:
+    """The successful run with the least CPU per message (best of N), the others attached."""
+    good = [r for r in runs if r.get("ok") and r.get("cpu_us_per_msg")]
+    best = dict(min(good, key=lambda r: float(r["cpu_us_per_msg"])) if good else runs[-1])
+    best["side"] = side
+    if len(runs) > 1:
+        best["repeats"] = [{k: r.get(k) for k in ("msgs_per_s", "cpu_us_per_msg", "ok")}
+                           for r in runs]
+    return best
 
 
 def run(args: argparse.Namespace) -> int:
@@ -810,17 +823,21 @@ def run(args: argparse.Namespace) -> int:
             n = args.messages or WORKLOADS[name].default_messages
             spec = {"workload": name, "url": url, "messages": n, "options": options,
                     "label": "ours"}
-            r = run_worker(sys.executable, spec, progress, f"{name} (ours)")
-            r["side"] = "ours"
-            results.append(r)
-            if up_py:
-                spec = {**spec, "label": "upstream 2.6.0",
-                        "messages": args.upstream_messages or n}
-                # autopilot off: upstream then sends exactly the batch we ask for
-                r = run_worker(up_py, spec, progress, f"{name} (upstream)",
-                               env={"QUEEN_SDK_POP_AUTOPILOT": "off"})
-                r["side"] = "upstream"
-                results.append(r)
+            up_spec = {**spec, "label": "upstream 2.6.0", "messages": args.upstream_messages or n}
+            runs: Dict[str, List[Dict[str, Any]]] = {"ours": [], "upstream": []}
+            # sides alternate, so a burst of load elsewhere hits both alike
+            for i in range(max(1, args.repeat)):
+                tag = f" #{i + 1}" if args.repeat > 1 else ""
+                runs["ours"].append(run_worker(sys.executable, spec, progress,
+                                               f"{name} (ours){tag}"))
+                if up_py:
+                    # autopilot off: upstream then sends exactly the batch we ask for
+                    runs["upstream"].append(run_worker(
+                        up_py, up_spec, progress, f"{name} (upstream){tag}",
+                        env={"QUEEN_SDK_POP_AUTOPILOT": "off"}))
+            for side, got in runs.items():
+                if got:
+                    results.append(best_run(got, side))
         if args.raw:
             for conns in (int(c) for c in str(args.raw_connections).split(",") if c.strip()):
                 raws.append(raw_ingest(url, args.raw_seconds, conns, args.raw_tool))

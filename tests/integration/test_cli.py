@@ -136,3 +136,14 @@ def test_target_rows_judge_ratios_raw_share_and_memory() -> None:
     assert rows["buffered push within 10% of raw ingest"] == ["95% of raw", "met"]
     assert rows["memory (ours): RSS 100k -> all within 10%"][1] == "MISSED"
     assert "batch pop+ack CPU/msg <= 1/5 upstream" not in rows  # no figures, no verdict
+
+
+def test_best_run_keeps_the_cheapest_successful_run() -> None:
+    runs = [{"ok": True, "cpu_us_per_msg": 9.0, "msgs_per_s": 1.0},
+            {"ok": False, "cpu_us_per_msg": 1.0, "msgs_per_s": 9.0},
+            {"ok": True, "cpu_us_per_msg": 5.0, "msgs_per_s": 2.0}]
+    best = bench.best_run(runs, "ours")
+    assert best["cpu_us_per_msg"] == 5.0 and best["side"] == "ours"
+    assert [r["cpu_us_per_msg"] for r in best["repeats"]] == [9.0, 1.0, 5.0]
+    failed = bench.best_run([{"ok": False, "error": "x"}], "upstream")
+    assert failed["ok"] is False and "repeats" not in failed
