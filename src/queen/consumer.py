@@ -173,6 +173,9 @@ class Consumer:
         self._stopping = True
         self._reason = reason
         self._room.set()
+        # Cancel only waiting pops (cheaper than racing every pop against a stop
+        # future). A reply landing in the same loop turn is dropped; its lease runs out
+        # and the message comes back.
         current = asyncio.current_task()
         for i, task in enumerate(self._tasks):
             if self._polling[i] and task is not current:
