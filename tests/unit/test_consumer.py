@@ -453,3 +453,29 @@ def test_limit_property(limit: int, batch: int, concurrency: int, each: bool, ex
         assert sorted(q.acked(True)) == list(range(limit))
 
     asyncio.run(scenario())
+
+
+async def test_handler_failure_is_logged_by_queen_log(monkeypatch: Any) -> None:
+    import io
+
+    from queen import log
+
+    out = io.StringIO()
+    monkeypatch.setenv(log.ENV_VAR, "true")
+    log.refresh()
+    log.set_stream(out)
+    try:
+        q = FakeQueen(1)
+
+        async def handler(message: Dict[str, Any]) -> None:
+            raise ValueError("broken payload")
+
+        await run(ConsumeBuilder(q, opts(limit=1), handler).on_error(lambda m, e: None))
+    finally:
+        log.set_stream(None)
+        monkeypatch.delenv(log.ENV_VAR)
+        log.refresh()
+    lines = [line for line in out.getvalue().splitlines() if "processMessage" in line]
+    assert len(lines) == 1
+    assert "[ERROR] [ConsumerManager.processMessage]" in lines[0]
+    assert "broken payload" in lines[0] and '"nacked"' in lines[0]
