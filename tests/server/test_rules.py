@@ -409,3 +409,14 @@ def test_maintenance_buffers_pushes_and_replays_them(raw: Raw) -> None:
     assert raw.http.get("/api/v1/system/maintenance").json()["bufferedMessages"] == 2
     raw.post("/api/v1/system/maintenance", {"enabled": False})
     assert data_of(raw.pop("q")) == ["held-1", "held-2"]
+
+
+def test_non_uuid_trace_id_is_refused_not_buffered(raw: Raw) -> None:
+    raw.configure("q", leaseTime=30)
+    reply = raw.post("/api/v1/push", {"items": [{"queue": "q", "payload": 1,
+                                                  "traceId": "not-a-uuid"}]})
+    if raw.v15:
+        assert "invalid input syntax for type uuid" in reply["error"]
+    else:
+        assert reply[0]["status"] == "failed" and "uuid" in reply[0]["error"]
+    assert raw.pop("q") == []
