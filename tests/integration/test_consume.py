@@ -514,7 +514,7 @@ async def test_closing_the_client_ends_consume(queen_url: str, unique_name: Any)
     await asyncio.sleep(0.2)  # the long poll is waiting
     await client.close()
     with pytest.raises(QueenConnectionError):
-        await asyncio.wait_for(task, 5)
+        await asyncio.wait_for(task, 3)
 
 
 async def test_fatal_pop_error_ends_consume(queen: Any, queen_compat: str) -> None:
