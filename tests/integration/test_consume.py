@@ -388,7 +388,9 @@ async def test_consumer_group_shares_load(queen: Any, unique_name: Any) -> None:
     assert seen[1] and seen[2]
 
 
-async def test_subscription_mode_new_skips_history(queen: Any, unique_name: Any) -> None:
+@pytest.mark.parametrize("how", ["mode-new", "from-now"])
+async def test_subscription_mode_new_skips_history(queen: Any, unique_name: Any,
+                                                   how: str) -> None:
     q = await make_queue(queen, unique_name, "c-new")
     await push(queen, q, [{"n": -1}, {"n": -2}])
     await asyncio.sleep(0.05)
@@ -400,8 +402,10 @@ async def test_subscription_mode_new_skips_history(queen: Any, unique_name: Any)
         if len(seen) >= 3:
             got_all.set()
 
-    task = asyncio.create_task(
-        queen.queue(q).group("realtime").subscription_mode("new").limit(3).consume(handler))
+    builder = queen.queue(q).group("realtime")
+    builder = (builder.subscription_mode("new") if how == "mode-new"
+               else builder.subscription_from("now"))
+    task = asyncio.create_task(builder.limit(3).consume(handler))
     await asyncio.sleep(0.3)  # let the group's first pop record its subscription
     await push(queen, q, [{"n": i} for i in range(3)])
     await bounded(task)
