@@ -87,7 +87,13 @@ def unique_name() -> Callable[[str], str]:
     return make
 
 
-@pytest.fixture
+try:  # works in pytest-asyncio's strict mode too (it is loaded anyway when installed)
+    from pytest_asyncio import fixture as _async_fixture
+except ImportError:  # pragma: no cover
+    _async_fixture = pytest.fixture  # type: ignore[assignment]
+
+
+@_async_fixture
 async def queen(queen_url: str) -> AsyncIterator[Any]:
     from queen import Queen
 
