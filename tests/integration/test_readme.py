@@ -135,3 +135,25 @@ def test_examples_run_as_scripts(marker: str, queen_url: str) -> None:
     assert done.returncode == 0, done.stderr
     if marker.startswith("queen.run") and importlib.util.find_spec("uvloop") is not None:
         assert done.stdout.startswith("uvloop"), done.stdout
+
+
+QUICK_START = (
+    "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && queen demo",
+    "python3 -m venv .venv && . .venv/bin/activate && bash scripts/test.sh",
+)
+
+
+def test_quick_start_commands_match_the_repository() -> None:
+    """The two quick-start lines exist verbatim, and what they call is there: the ``queen``
+    console script with its ``demo`` command, and ``scripts/test.sh``, which CI runs too."""
+    root = README.parent
+    text = README.read_text(encoding="utf-8")
+    quick = text[text.index("## Quick start"):text.index("\n## ", text.index("## Quick start") + 1)]
+    commands = re.findall(r"^```bash\n(.*?)\n```", quick, re.M | re.S)
+    assert tuple(commands) == QUICK_START
+    assert 'queen = "queen.cli:main"' in (root / "pyproject.toml").read_text(encoding="utf-8")
+    from queen.cli import build_parser
+
+    assert build_parser().parse_args(["demo"]).command == "demo"
+    assert (root / "scripts" / "test.sh").is_file()
+    assert "bash scripts/test.sh" in (root / ".ci" / "run").read_text(encoding="utf-8")
