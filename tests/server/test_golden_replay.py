@@ -25,7 +25,7 @@ import pytest
 
 from queen.testing import FakeClock, start_server
 
-from .replay import Replayer, StepPlan, load, run
+from .replay import Mismatch, Replayer, StepPlan, load, run
 
 SCENARIOS = ["configure.json", "push.json", "pop.json", "ack.json", "leases.json",
              "consumer_groups.json", "transaction.json", "traces.json", "errors.json"]
@@ -120,3 +120,17 @@ def test_replay(version: str, name: str) -> None:
     # only the steps listed above with a reason may go uncompared
     listed = {i for i, p in plans.base.items() if p.skip_reason}
     assert {int(s.split(":")[0]) for s in skipped} == listed
+
+
+@pytest.mark.parametrize(("version", "compat"), [("0.7.5", "0.15"), ("0.15.1", "0.7")])
+def test_replay_detects_the_wrong_personality(version: str, compat: str) -> None:
+    """The comparison is strict enough to tell the generations apart."""
+    clock = FakeClock()
+    with start_server(compat=compat, clock=clock) as srv:
+        rp = Replayer(srv.url, srv.advance, clock)
+        try:
+            with pytest.raises(Mismatch):
+                run(rp, load(version, "ack.json"), Dyn(rp, plans_for(version, "ack.json", rp),
+                                                       "ack.json"))  # type: ignore[arg-type]
+        finally:
+            rp.close()
