@@ -11,8 +11,10 @@ import json
 from pathlib import Path
 from typing import Any, Dict, List
 
+from shared_paths import find_recordings as _find_recordings
+
 DATA = Path(__file__).parent / "data" / "pop_replies.json"
-RECORDINGS = Path("/work/shared/wire-recordings")
+RECORDINGS = _find_recordings()
 VERSIONS = ("0.7.5", "0.15.1")
 FILES = ("pop.json", "consumer_groups.json", "ack.json")
 

@@ -15,12 +15,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import httpx
 
-RECORDINGS = Path("/work/shared/wire-recordings")
+from shared_paths import find_recordings as _find_recordings
+
+RECORDINGS = _find_recordings()
 UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 PLACEHOLDER = re.compile(r"<uuid-\d+>")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import orjson
@@ -13,8 +12,9 @@ import pytest
 from queen import wire
 from queen.errors import QueenHTTPError, QueenServerFeatureError, QueenValidationError
 from queen.types import PopSpec
+from shared_paths import find_recordings as _find_recordings
 
-RECORDINGS = Path("/work/shared/wire-recordings")
+RECORDINGS = _find_recordings()
 VERSIONS = {"0.7.5": wire.GEN_07, "0.15.1": wire.GEN_015}
 HTML_404 = b"<html><body><h1>File Not Found</h1><hr><i>uWebSockets/20 Server</i></body></html>"
 
