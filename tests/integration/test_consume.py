@@ -505,8 +505,6 @@ async def test_namespace_and_task_consume(queen: Any, unique_name: Any,
     assert sorted(seen) == [(names[0], 0), (names[1], 1)]
 
 
-@pytest.mark.xfail(strict=False, reason="Transport.request retries an in-flight request on a "
-                   "fresh session after aclose(), so a waiting long poll outlives close()")
 async def test_closing_the_client_ends_consume(queen_url: str, unique_name: Any) -> None:
     from queen import Queen
     from queen.errors import QueenConnectionError

@@ -202,6 +202,10 @@ class _HttpxBackend:
             await client.aclose()
 
 
+def _closed_error() -> QueenConnectionError:
+    return QueenConnectionError("this Queen client is closed: create a new one")
+
+
 class Transport:
     """Sends requests to the configured Queen servers. See the module docstring."""
 
@@ -251,7 +255,7 @@ class Transport:
         Raises QueenConnectionError / QueenTimeoutError when no answer came.
         """
         if self._closed:
-            raise QueenConnectionError("this Queen client is closed: create a new one")
+            raise _closed_error()
         seconds = self._timeout if timeout is None else timeout
         servers = self.balancer.plan(affinity_key)
         if not self.config.enable_failover:
@@ -267,6 +271,8 @@ class Transport:
             attempt = 0
             fresh = 0
             while True:
+                if self._closed:  # closed while this request was failing over: stop here
+                    raise _closed_error()
                 if log.enabled():
                     log.info("HttpClient.request", {"method": method, "url": url})
                 try:
