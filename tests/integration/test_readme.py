@@ -157,3 +157,66 @@ def test_quick_start_commands_match_the_repository() -> None:
     assert build_parser().parse_args(["demo"]).command == "demo"
     assert (root / "scripts" / "test.sh").is_file()
     assert "bash scripts/test.sh" in (root / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def _table(heading: str) -> List[List[str]]:
+    """Rows (cells without the surrounding backticks) of the first table after ``heading``."""
+    text = README.read_text(encoding="utf-8")
+    start = text.index(heading)
+    rows: List[List[str]] = []
+    for line in text[start:].splitlines()[1:]:
+        if line.startswith("|"):
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+        elif rows:
+            break
+    return rows[2:]  # skip the header and the --- line
+
+
+def _plain(value: Any) -> Any:
+    from collections.abc import Mapping
+
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value
+
+
+def test_configuration_table_matches_client_config() -> None:
+    import ast
+    import dataclasses
+
+    from queen import ClientConfig
+
+    defaults = ClientConfig()
+    documented = {}
+    for key, default, _meaning in _table("### Configuration reference"):
+        name = re.match(r"`(\w+)`", key).group(1)  # type: ignore[union-attr]
+        documented[name] = ast.literal_eval(default.strip("`"))
+    assert set(documented) == {f.name for f in dataclasses.fields(ClientConfig)}
+    for name, value in documented.items():
+        assert _plain(getattr(defaults, name)) == value, name
+
+
+def test_queue_options_table_matches_the_defaults_sent() -> None:
+    import ast
+
+    from queen import wire
+
+    documented = {
+        opt.strip("`"): ast.literal_eval(default.strip("`"))
+        for opt, default, _meaning in _table("## Queues")
+    }
+    assert documented == wire.QUEUE_DEFAULTS
+
+
+async def test_buffer_stats_keys_are_documented() -> None:
+    from queen.buffer import BufferManager
+
+    async def send(*_: Any) -> List[Any]:
+        return []
+
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Client-side buffering"):text.index("## Dead letter queue")]
+    for key in BufferManager(send).stats():
+        assert f"`{key}`" in section, key
