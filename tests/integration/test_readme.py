@@ -220,3 +220,26 @@ async def test_buffer_stats_keys_are_documented() -> None:
     section = text[text.index("## Client-side buffering"):text.index("## Dead letter queue")]
     for key in BufferManager(send).stats():
         assert f"`{key}`" in section, key
+
+
+def test_api_at_a_glance_names_exist() -> None:
+    from queen import Queen
+    from queen.builders import DLQBuilder, QueueBuilder, TransactionBuilder
+    from queen.builders.consume import ConsumeBuilder
+    from queen.builders.push import PushBuilder
+    from queen.builders.stream import StreamBuilder
+    from queen.stream.consumer import StreamConsumer
+
+    text = README.read_text(encoding="utf-8")
+    start = text.index("## API at a glance")
+    block = text[start:text.index("\n## ", start + 1)]
+    builders = (QueueBuilder, DLQBuilder, TransactionBuilder, ConsumeBuilder, PushBuilder,
+                StreamBuilder, StreamConsumer)
+    for name in re.findall(r"\bqueen\.(\w+)\(", block):
+        assert hasattr(Queen, name), f"Queen.{name}"
+    for name in re.findall(r"\.(\w+)\(", block):
+        assert hasattr(Queen, name) or any(hasattr(b, name) for b in builders), name
+    options = _table("### Consume options")
+    for call, _default, _meaning in options:
+        for name in re.findall(r"\.(\w+)\(", call):
+            assert hasattr(QueueBuilder, name), name
