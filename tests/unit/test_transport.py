@@ -1,4 +1,4 @@
-"""Transport over HTTP/1.1 (aiohttp) against throwaway local aiohttp servers."""
+"""Transport over HTTP/1.1 (each backend) against throwaway local aiohttp servers."""
 
 import asyncio
 import socket
@@ -13,6 +13,8 @@ from queen import log
 from queen.config import parse_config
 from queen.errors import QueenConnectionError, QueenTimeoutError
 from queen.http import Response, Transport
+
+pytestmark = pytest.mark.usefixtures("http1_backend")
 
 
 @asynccontextmanager

@@ -9,6 +9,8 @@ from queen import aio
 from queen.config import parse_config
 from queen.http import Transport
 
+pytestmark = pytest.mark.usefixtures("http1_backend")
+
 uvloop = pytest.importorskip("uvloop")
 
 

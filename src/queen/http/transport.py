@@ -1,10 +1,11 @@
 """HTTP transport: pooled connections, retries with backoff, failover, health marking.
 
-HTTP/1.1 goes over aiohttp: it writes a small request's headers and body in one
+HTTP/1.1 goes over our own httptools-based pool (``h1.py``; about a third of
+aiohttp's CPU per request), or over aiohttp when httptools is missing or
+``QUEEN_HTTP1_BACKEND=aiohttp``. Both write a request's headers and body in one
 ``send`` (real Queen 0.7.5 crashes when a lease-extend body arrives in a separate
-TCP segment, which is what httpx does) and costs less CPU per request. HTTP/2
-(``http2=True``) goes over httpx, with prior knowledge on ``http://`` URLs and
-ALPN on ``https://``.
+TCP segment, which is what httpx does). HTTP/2 (``http2=True``) goes over httpx,
+with prior knowledge on ``http://`` URLs and ALPN on ``https://``.
 
 Retry policy per server: connection errors, 5xx and 429 are retried up to
 ``retry_attempts`` times with exponential backoff and jitter, then the server is
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import os
 import random
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -29,19 +31,36 @@ from yarl import URL
 from .. import log
 from ..config import ClientConfig
 from ..errors import QueenConnectionError, QueenTimeoutError, QueenValidationError
+from ._failure import CONNECT as _CONNECT
+from ._failure import CONNECT_TIMEOUT as _CONNECT_TIMEOUT
+from ._failure import DROPPED as _DROPPED
+from ._failure import KEEPALIVE_SECONDS
+from ._failure import TIMEOUT as _TIMEOUT
+from ._failure import Failure as _Failure
 from .balancer import Balancer
 
-# Client-side idle limit, below the server's ~10 s, so we close idle sockets first.
-KEEPALIVE_SECONDS = 5.0
+try:
+    from .h1 import H1Backend
+except ImportError:  # httptools missing (e.g. an exotic platform): aiohttp does it all
+    H1Backend = None  # type: ignore[assignment, misc]
+
 # Immediate reconnects after a connection dropped before any response byte.
 FRESH_RETRIES = 2
 MAX_BACKOFF_SECONDS = 30.0
 USER_AGENT = "queen-mq-python"
+# HTTP/1.1 backend: "httptools" (default when installed) or "aiohttp".
+BACKEND_ENV = "QUEEN_HTTP1_BACKEND"
 
-_CONNECT = "connect"  # never reached the server: always safe to retry
-_DROPPED = "dropped"  # connection lost before a response
-_TIMEOUT = "timeout"  # no (complete) response in time
-_CONNECT_TIMEOUT = "connect-timeout"
+
+def http1_backend() -> str:
+    """The HTTP/1.1 backend new transports use: $QUEEN_HTTP1_BACKEND, else httptools
+    when importable, else aiohttp."""
+    wanted = os.environ.get(BACKEND_ENV, "").strip().lower()
+    if wanted not in ("", "httptools", "aiohttp"):
+        raise QueenValidationError(f"{BACKEND_ENV} must be 'httptools' or 'aiohttp', got {wanted!r}")
+    if wanted == "aiohttp" or H1Backend is None:
+        return "aiohttp"
+    return "httptools"
 
 
 class Response:
@@ -68,17 +87,6 @@ class Response:
 
     def __repr__(self) -> str:
         return f"<Response {self.method} {log.redact(self.url)} -> {self.status}, {len(self.body)} bytes>"
-
-
-class _Failure(Exception):
-    def __init__(self, kind: str, cause: BaseException) -> None:
-        super().__init__(kind)
-        self.kind = kind
-        self.cause = cause
-
-    def describe(self) -> str:
-        text = str(self.cause) or type(self.cause).__name__
-        return log.redact(text)  # type: ignore[no-any-return]
 
 
 class _AiohttpBackend:
@@ -114,8 +122,9 @@ class _AiohttpBackend:
         return found
 
     async def send(
-        self, method: str, url: str, body: Optional[bytes], timeout: float
+        self, method: str, server: str, path: str, body: Optional[bytes], timeout: float
     ) -> Tuple[int, bytes]:
+        url = server + path
         session = self._session or self._open()
         try:
             async with session.request(
@@ -175,10 +184,11 @@ class _HttpxBackend:
         return client
 
     async def send(
-        self, method: str, url: str, body: Optional[bytes], timeout: float
+        self, method: str, server: str, path: str, body: Optional[bytes], timeout: float
     ) -> Tuple[int, bytes]:
         import httpx
 
+        url = server + path
         connect = min(timeout, self._config.connect_timeout_millis / 1000.0)
         try:
             resp = await self._client(url).request(
@@ -218,9 +228,13 @@ class Transport:
             "User-Agent": USER_AGENT,
         }
         headers.update(config.request_headers())
-        self._backend: Any = (
-            _HttpxBackend(config, headers) if config.http2 else _AiohttpBackend(config, headers)
-        )
+        self._backend: Any
+        if config.http2:
+            self._backend = _HttpxBackend(config, headers)
+        elif http1_backend() == "httptools":
+            self._backend = H1Backend(config, headers)
+        else:
+            self._backend = _AiohttpBackend(config, headers)
         self._timeout = config.timeout_millis / 1000.0
         self._rng = random.Random()
         self._closed = False
@@ -276,7 +290,7 @@ class Transport:
                 if log.enabled():
                     log.info("HttpClient.request", {"method": method, "url": url})
                 try:
-                    status, data = await self._backend.send(method, url, body, seconds)
+                    status, data = await self._backend.send(method, server, path, body, seconds)
                 except _Failure as exc:
                     failure = exc
                     reason = exc.kind

@@ -1,0 +1,200 @@
+"""HTTP/1.1 framing and pool rules at the socket level, for each backend: chunked and
+EOF-delimited answers, Connection: close, pool_size, timeouts and cancels that leave
+a socket out of step, unsolicited bytes, URL prefixes and userinfo."""
+
+import asyncio
+from typing import List, Set
+
+import pytest
+from test_transport_raw import OK, make, raw_server, read_request
+
+from queen.errors import QueenTimeoutError
+
+pytestmark = pytest.mark.usefixtures("http1_backend")
+
+
+def answer(body: bytes, *extra: bytes) -> bytes:
+    head = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n" % len(body)
+    return head + b"".join(e + b"\r\n" for e in extra) + b"\r\n" + body
+
+
+async def test_chunked_answer_is_reassembled():
+    async def handler(conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await read_request(reader):
+            writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            await writer.drain()
+            for part in (b'{"a":', b"[1,2]", b"}"):
+                writer.write(b"%x\r\n%s\r\n" % (len(part), part))
+                await writer.drain()
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
+
+    async with raw_server(handler) as url:
+        async with make(url) as t:
+            for _ in range(2):
+                assert (await t.request("GET", "/x")).json() == {"a": [1, 2]}
+
+
+async def test_answer_ended_by_closing_the_connection():
+    async def handler(conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b'HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{"eof":true}')
+        await writer.drain()
+
+    async with raw_server(handler) as url:
+        async with make(url) as t:
+            for _ in range(2):
+                assert (await t.request("GET", "/x")).json() == {"eof": True}
+
+
+async def test_connection_close_is_honoured():
+    conns: List[int] = []
+
+    async def handler(conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await read_request(reader):
+            conns.append(conn)
+            writer.write(answer(b"{}", b"Connection: close"))
+            await writer.drain()
+            await asyncio.sleep(0.2)  # keep the socket open: the client must not reuse it
+
+    async with raw_server(handler) as url:
+        async with make(url) as t:
+            for _ in range(3):
+                assert (await t.request("POST", "/x", body=b"{}", idempotent=False)).status == 200
+    assert conns == [1, 2, 3]
+
+
+async def test_pool_size_caps_open_connections():
+    open_now: Set[int] = set()
+    most = 0
+
+    async def handler(conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal most
+        open_now.add(conn)
+        most = max(most, len(open_now))
+        try:
+            while await read_request(reader):
+                await asyncio.sleep(0.01)
+                writer.write(OK)
+                await writer.drain()
+        finally:
+            open_now.discard(conn)
+
+    async with raw_server(handler) as url:
+        async with make(url, pool_size=2) as t:
+            replies = await asyncio.gather(*(t.request("GET", f"/{i}") for i in range(8)))
+    assert [r.status for r in replies] == [200] * 8
+    assert 1 <= most <= 2
+
+
+async def test_late_answer_after_timeout_does_not_reach_the_next_request():
+    async def handler(conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            req = await read_request(reader)
+            if not req:
+                return
+            if b"/slow" in req:
+                await asyncio.sleep(0.3)
+                body = b'{"who":"slow"}'
+            else:
+                body = b'{"who":"fast"}'
+            writer.write(answer(body))
+            await writer.drain()
+
+    async with raw_server(handler) as url:
+        async with make(url, timeout_millis=100) as t:
+            with pytest.raises(QueenTimeoutError):
+                await t.request("GET", "/slow")
+            await asyncio.sleep(0.3)
+            assert (await t.request("GET", "/fast", timeout=2.0)).json() == {"who": "fast"}
+
+
+async def test_cancelled_request_leaves_no_stray_answer():
+    async def handler(conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            req = await read_request(reader)
+            if not req:
+                return
+            path = req.split(b" ")[1]
+            if path == b"/slow":
+                await asyncio.sleep(0.1)
+            writer.write(answer(b'{"path":"%s"}' % path))
+            await writer.drain()
+
+    async with raw_server(handler) as url:
+        async with make(url, pool_size=1) as t:
+            task = asyncio.ensure_future(t.request("GET", "/slow"))
+            await asyncio.sleep(0.02)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await asyncio.sleep(0.15)
+            assert (await t.request("GET", "/next")).json() == {"path": "/next"}
+
+
+async def test_unsolicited_bytes_retire_an_idle_connection():
+    conns: List[int] = []
+
+    async def handler(conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            req = await read_request(reader)
+            if not req:
+                return
+            conns.append(conn)
+            writer.write(answer(b'{"n":%d}' % len(conns)))
+            await writer.drain()
+            await asyncio.sleep(0.01)
+            writer.write(b"garbage while idle")
+            await writer.drain()
+
+    async with raw_server(handler) as url:
+        async with make(url) as t:
+            assert (await t.request("GET", "/a")).json() == {"n": 1}
+            await asyncio.sleep(0.05)
+            assert (await t.request("GET", "/b")).json() == {"n": 2}
+    assert conns[-1] != 1
+
+
+async def test_url_path_prefix_and_userinfo():
+    seen: List[bytes] = []
+
+    async def handler(conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        req = await read_request(reader)
+        seen.append(req)
+        writer.write(OK)
+        await writer.drain()
+
+    async with raw_server(handler) as url:
+        base = url.replace("http://", "http://user:pw@") + "/queen"
+        async with make(base) as t:
+            assert (await t.request("GET", "/api/v1/status?x=1")).status == 200
+    head = seen[0].decode()
+    assert head.startswith("GET /queen/api/v1/status?x=1 HTTP/1.1\r\n")
+    assert "Authorization: Basic dXNlcjpwdw==" in head  # base64("user:pw")
+    assert "Host: 127.0.0.1:" in head and "user" not in head.split("Authorization")[0]
+
+
+async def test_cancel_while_waiting_for_a_pool_slot():
+    async def handler(conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            req = await read_request(reader)
+            if not req:
+                return
+            path = req.split(b" ")[1]
+            if path == b"/slow":
+                await asyncio.sleep(0.1)
+            writer.write(answer(b'{"path":"%s"}' % path))
+            await writer.drain()
+
+    async with raw_server(handler) as url:
+        async with make(url, pool_size=1) as t:
+            slow = asyncio.ensure_future(t.request("GET", "/slow"))
+            await asyncio.sleep(0.02)
+            gone = asyncio.ensure_future(t.request("GET", "/gone"))
+            after = asyncio.ensure_future(t.request("GET", "/after"))
+            await asyncio.sleep(0.02)
+            gone.cancel()
+            assert (await slow).json() == {"path": "/slow"}
+            assert (await after).json() == {"path": "/after"}
+            with pytest.raises(asyncio.CancelledError):
+                await gone
