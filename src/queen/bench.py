@@ -764,6 +764,31 @@ def target_rows(results: List[Dict[str, Any]], raw: Optional[Dict[str, Any]]) ->
     return rows
 
 
+def markdown_report(results: List[Dict[str, Any]], raws: List[Dict[str, Any]],
+                    targets: List[List[str]]) -> str:
+    """The run as Markdown tables (for benchmarks/README.md)."""
+    by: Dict[str, Dict[str, Dict[str, Any]]] = {}
+    for r in results:
+        by.setdefault(r["workload"], {})[r.get("side", "ours")] = r
+    out = ["| workload | CPU µs/msg ours | upstream | ratio | msgs/s ours | upstream | ratio "
+           "| peak RSS MB ours / upstream |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, sides in by.items():
+        a, b = sides.get("ours", {}), sides.get("upstream", {})
+        out.append(f"| {name} ({_fmt(a.get('messages'))}) | {_fmt(a.get('cpu_us_per_msg'))} "
+                   f"| {_fmt(b.get('cpu_us_per_msg'))} "
+                   f"| {_ratio(a.get('cpu_us_per_msg'), b.get('cpu_us_per_msg'))} "
+                   f"| {_fmt(a.get('msgs_per_s'), 0)} | {_fmt(b.get('msgs_per_s'), 0)} "
+                   f"| {_ratio(a.get('msgs_per_s'), b.get('msgs_per_s'))} "
+                   f"| {_fmt(a.get('peak_rss_mb'))} / {_fmt(b.get('peak_rss_mb'))} |")
+    for one in raws:
+        out.append(f"\nServer raw ingest ({one['tool']}, {one['connections']} connection(s), "
+                   f"500-message bodies): {one['msgs_per_s']:,.0f} msgs/s.")
+    if targets:
+        out += ["", "| target | measured | verdict |", "|---|---|---|"]
+        out += [f"| {t[0]} | {t[1]} | {t[2]} |" for t in targets]
+    return "\n".join(out) + "\n"
+
+
 def upstream_python(venv: str) -> str:
     py = Path(venv) / "bin" / "python"
     if not py.exists():
@@ -796,6 +821,7 @@ def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.A
     p.add_argument("--repeat", type=int, default=1,
                    help="run each workload N times per side; report the best of N per metric")
     p.add_argument("--no-verify", action="store_true", help="skip the unmeasured read-back checks")
+    p.add_argument("--markdown", help="also write the tables as Markdown to this file")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     return p
 
@@ -868,6 +894,8 @@ def run(args: argparse.Namespace) -> int:
     targets = target_rows(results, raw)
     if targets:
         print_table("targets (issue 5)", ["target", "measured", "verdict"], targets)
+    if args.markdown:
+        Path(args.markdown).write_text(markdown_report(results, raws, targets))
     if args.json_out:
         doc = {"url": url if args.url or os.environ.get("QUEEN_URL") else "embedded",
                "compat": args.compat, "python": sys.version.split()[0],

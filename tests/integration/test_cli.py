@@ -148,3 +148,17 @@ def test_best_run_takes_the_best_successful_run_per_metric() -> None:
     assert [r["cpu_us_per_msg"] for r in best["repeats"]] == [9.0, 1.0, 5.0]
     failed = bench.best_run([{"ok": False, "error": "x"}], "upstream")
     assert failed["ok"] is False and "repeats" not in failed
+
+
+def test_markdown_report_has_one_row_per_workload_and_the_raw_figure() -> None:
+    results = [
+        {"workload": "push", "side": "ours", "messages": 10, "cpu_us_per_msg": 2.0,
+         "msgs_per_s": 300.0, "peak_rss_mb": 40.0},
+        {"workload": "push", "side": "upstream", "messages": 10, "cpu_us_per_msg": 8.0,
+         "msgs_per_s": 100.0, "peak_rss_mb": 50.0},
+    ]
+    md = bench.markdown_report(results, [{"tool": "wrk", "connections": 4, "msgs_per_s": 1000.0}],
+                               [["t", "0.25x", "met"]])
+    assert "| push (10) | 2.0 | 8.0 | 0.25x | 300 | 100 | 3.00x | 40.0 / 50.0 |" in md
+    assert "wrk, 4 connection(s)" in md and "1,000 msgs/s" in md
+    assert "| t | 0.25x | met |" in md
