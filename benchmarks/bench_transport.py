@@ -1,4 +1,5 @@
-"""Client CPU per request: httpx vs aiohttp (and queen's Transport) over HTTP/1.1.
+"""Client CPU per request over HTTP/1.1: httpx, aiohttp, queen's httptools backend
+(bare), and queen's Transport on each HTTP/1.1 backend.
 
 The server runs in a separate process, so ``time.process_time`` counts only the
 client's CPU. Small JSON POSTs and GETs on loopback, sequential and 10 concurrent.
@@ -103,15 +104,35 @@ async def run_all(base: str, n: int) -> List[Tuple[str, str, int, float, float]]
 
         await bench("aiohttp", aiohttp_send, n, rows)
 
-    async with Transport(parse_config({"urls": [base]})) as transport:
+    from queen.http import transport as transport_module
 
-        async def transport_send(method: str) -> None:
-            r = await transport.request(
-                method, "/api/v1/push", body=BODY if method == "POST" else None
+    if transport_module.H1Backend is not None:
+        config = parse_config({"urls": [base]})
+        lean = transport_module.H1Backend(config, {"Content-Type": "application/json"})
+
+        async def lean_send(method: str) -> None:
+            status, body = await lean.send(
+                method, base, "/api/v1/push", BODY if method == "POST" else None, 30.0
             )
-            assert r.status == 200 and r.body == REPLY
+            assert status == 200 and body == REPLY
 
-        await bench("queen Transport", transport_send, n, rows)
+        await bench("httptools (h1)", lean_send, n, rows)
+        await lean.aclose()
+
+    for backend in ("aiohttp", "httptools"):
+        os.environ[transport_module.BACKEND_ENV] = backend
+        if transport_module.http1_backend() != backend:
+            continue
+        async with Transport(parse_config({"urls": [base]})) as transport:
+
+            async def transport_send(method: str) -> None:
+                r = await transport.request(
+                    method, "/api/v1/push", body=BODY if method == "POST" else None
+                )
+                assert r.status == 200 and r.body == REPLY
+
+            await bench(f"Transport/{backend}", transport_send, n, rows)
+    os.environ.pop(transport_module.BACKEND_ENV, None)
     return rows
 
 
@@ -158,16 +179,20 @@ def main() -> None:
     loop = "uvloop" if args.uvloop else "asyncio"
     print(f"HTTP/1.1 on loopback, {args.n} requests per cell, client loop: {loop}, "
           f"server in a separate process")
-    print(f"{'client':<16} {'method':<6} {'conc':>4} {'CPU us/req':>11} {'req/s':>9}")
+    print(f"{'client':<20} {'method':<6} {'conc':>4} {'CPU us/req':>11} {'req/s':>9}")
     by_cell: Dict[Tuple[str, int], Dict[str, float]] = {}
     for name, method, conc, cpu_us, rps in rows:
-        print(f"{name:<16} {method:<6} {conc:>4} {cpu_us:>11.1f} {rps:>9.0f}")
+        print(f"{name:<20} {method:<6} {conc:>4} {cpu_us:>11.1f} {rps:>9.0f}")
         by_cell.setdefault((method, conc), {})[name] = cpu_us
     print()
     for (method, conc), cells in by_cell.items():
         if "httpx" in cells and "aiohttp" in cells:
             print(f"{method} x{conc}: httpx uses {cells['httpx'] / cells['aiohttp']:.2f}x "
                   f"the CPU of aiohttp per request")
+        if "Transport/aiohttp" in cells and "Transport/httptools" in cells:
+            print(f"{method} x{conc}: Transport on httptools uses "
+                  f"{cells['Transport/httptools'] / cells['Transport/aiohttp']:.2f}x "
+                  f"the CPU of Transport on aiohttp per request")
 
 
 if __name__ == "__main__":

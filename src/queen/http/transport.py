@@ -236,6 +236,7 @@ class Transport:
         else:
             self._backend = _AiohttpBackend(config, headers)
         self._timeout = config.timeout_millis / 1000.0
+        self._only: Optional[str] = config.urls[0] if len(config.urls) == 1 else None
         self._rng = random.Random()
         self._closed = False
 
@@ -271,9 +272,12 @@ class Transport:
         if self._closed:
             raise _closed_error()
         seconds = self._timeout if timeout is None else timeout
-        servers = self.balancer.plan(affinity_key)
-        if not self.config.enable_failover:
-            servers = servers[:1]
+        if self._only is not None:  # one server: nothing to choose or fail over to
+            servers = [self._only]
+        else:
+            servers = self.balancer.plan(affinity_key)
+            if not self.config.enable_failover:
+                servers = servers[:1]
         retries = self.config.retry_attempts
         tried: List[str] = []
         answer: Optional[Response] = None
