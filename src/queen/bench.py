@@ -780,8 +780,10 @@ def markdown_report(results: List[Dict[str, Any]], raws: List[Dict[str, Any]],
                    f"| {_fmt(a.get('msgs_per_s'), 0)} | {_fmt(b.get('msgs_per_s'), 0)} "
                    f"| {_ratio(a.get('msgs_per_s'), b.get('msgs_per_s'))} "
                    f"| {_fmt(a.get('peak_rss_mb'))} / {_fmt(b.get('peak_rss_mb'))} |")
+    if raws:
+        out.append("")
     for one in raws:
-        out.append(f"\nServer raw ingest ({one['tool']}, {one['connections']} connection(s), "
+        out.append(f"* Server raw ingest ({one['tool']}, {one['connections']} connection(s), "
                    f"500-message bodies): {one['msgs_per_s']:,.0f} msgs/s.")
     if targets:
         out += ["", "| target | measured | verdict |", "|---|---|---|"]
