@@ -162,3 +162,26 @@ def test_markdown_report_has_one_row_per_workload_and_the_raw_figure() -> None:
     assert "| push (10) | 2.0 | 8.0 | 0.25x | 300 | 100 | 3.00x | 40.0 / 50.0 |" in md
     assert "wrk, 4 connection(s)" in md and "1,000 msgs/s" in md
     assert "| t | 0.25x | met |" in md
+
+
+def test_raw_ingest_with_the_aiohttp_loader() -> None:
+    with bench.server_url(None) as url:
+        raw = bench.raw_ingest(url, seconds=1.0, connections=2, tool="aiohttp")
+    assert raw["tool"] == "aiohttp" and raw["connections"] == 2
+    assert raw["non_2xx"] == 0 and raw["msgs_per_s"] > 0
+    assert raw["msgs_per_s"] == pytest.approx(raw["requests_per_s"] * bench.PUSH_BATCH, rel=0.01)
+
+
+@pytest.mark.skipif(not Path(bench.UPSTREAM_VENV, "bin", "python").exists(),
+                    reason="no upstream queen-mq venv (benchmarks/compare.py --setup)")
+def test_compare_runs_both_clients_against_one_server(tmp_path: Path) -> None:
+    out = tmp_path / "cmp.json"
+    r = _run("bench", "--compare", "--only", "push", "--messages", "1000", "--json", str(out),
+             "--quiet")
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(out.read_text())
+    sides = {x["side"]: x for x in doc["results"]}
+    assert set(sides) == {"ours", "upstream"}
+    assert sides["upstream"]["client_version"] != sides["ours"]["client_version"]
+    assert all(x["ok"] and x["verified"] == 1000 for x in sides.values())
+    assert "ours vs upstream" in r.stdout
