@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import _core, log
@@ -22,8 +22,9 @@ from .errors import QueenError, QueenHTTPError, QueenValidationError
 from .types import PushResult
 
 Key = Tuple[str, str]
-# send(queue, partition, body, txids) -> per-item results
-Sender = Callable[[str, str, bytes, List[str]], Awaitable[List[PushResult]]]
+# send(queue, partition, body, txids) -> {index of a sent item: error text} for each
+# item that was not stored (stored and duplicate items have no entry)
+Sender = Callable[[str, str, bytes, List[str]], Awaitable[Mapping[int, str]]]
 
 MAX_IN_FLIGHT = 4        # push requests in flight over all buffers
 MAX_QUEUED_BATCHES = 16  # batches waiting to be sent before producers are held back
@@ -105,6 +106,11 @@ def expand_results(
 
 def buffer_options(options: Mapping[str, Any]) -> Tuple[int, int]:
     """``{'message_count', 'time_millis'}`` (camelCase accepted) -> validated pair."""
+    if type(options) is dict and len(options) == 2:  # the usual spelling, checked cheaply
+        count = options.get("message_count")
+        millis = options.get("time_millis")
+        if type(count) is int and type(millis) is int and count >= 1 and millis >= 1:
+            return count, millis
     known = {"message_count", "messageCount", "time_millis", "timeMillis"}
     for key in options:
         if key not in known:
@@ -119,13 +125,15 @@ def buffer_options(options: Mapping[str, Any]) -> Tuple[int, int]:
     return count, millis
 
 
-@dataclass
 class _Slot:
-    buffer: Any                               # _core.PushBuffer
-    batches: Deque[Tuple[List[bytes], List[str]]] = field(default_factory=deque)
-    timer: Optional[asyncio.TimerHandle] = None
-    task: Optional[asyncio.Task[None]] = None
-    sending: int = 0                          # messages of the batch being sent
+    __slots__ = ("buffer", "batches", "timer", "task", "sending")
+
+    def __init__(self, buffer: Any) -> None:
+        self.buffer = buffer                  # _core.PushBuffer
+        self.batches: Deque[Tuple[List[bytes], List[str]]] = deque()
+        self.timer: Optional[asyncio.TimerHandle] = None
+        self.task: Optional[asyncio.Task[None]] = None
+        self.sending = 0                      # messages of the batch being sent
 
 
 class BufferManager:
@@ -162,21 +170,36 @@ class BufferManager:
         max_count: int, max_millis: int,
     ) -> None:
         """Buffer already encoded push items (``_core.encode_push_items``)."""
+        if self.put(queue, partition, fragments, txids, max_count, max_millis):
+            await self.settle()
+
+    def put(
+        self, queue: str, partition: str, fragments: List[bytes], txids: List[str],
+        max_count: int, max_millis: int,
+    ) -> bool:
+        """The synchronous part of ``add``; True when the caller must then
+        ``await settle()`` (a batch was sealed, or too many are queued)."""
         if not fragments:
-            return
-        slot = self._slots.get((queue, partition))
+            return False
+        key = (queue, partition)
+        slot = self._slots.get(key)
         if slot is None:
-            slot = _Slot(_core.PushBuffer(max_count, max_millis))
-            self._slots[(queue, partition)] = slot
-        was_empty = slot.buffer.count == 0
-        full = slot.buffer.append(fragments, txids)
-        if full:
-            self._seal((queue, partition))
-        elif was_empty:
-            loop = asyncio.get_running_loop()
-            slot.timer = loop.call_later(
-                slot.buffer.max_millis / 1000.0, self._seal, (queue, partition)
+            slot = self._slots[key] = _Slot(_core.PushBuffer(max_count, max_millis))
+        buf = slot.buffer
+        was_empty = buf.count == 0
+        if buf.append(fragments, txids):
+            self._seal(key)
+            return True
+        if was_empty:
+            slot.timer = asyncio.get_running_loop().call_later(
+                buf.max_millis / 1000.0, self._seal, key
             )
+        return self._queued > MAX_QUEUED_BATCHES
+
+    async def settle(self) -> None:
+        """Let the sender start on a sealed batch while the producer fills the next
+        one (one loop turn), and hold the producer while too many batches wait."""
+        await asyncio.sleep(0)
         if self._queued > MAX_QUEUED_BATCHES:
             async with self._room:
                 await self._room.wait_for(lambda: self._queued <= MAX_QUEUED_BATCHES)
@@ -220,17 +243,19 @@ class BufferManager:
             async with self._gate:
                 self._in_flight += 1
                 try:
-                    results = await self._send(queue, partition, body, sent_t)
+                    failed: Optional[Mapping[int, str]] = await self._send(
+                        queue, partition, body, sent_t
+                    )
                 except Exception as e:  # any failure is kept and reported, never lost
                     error = str(e) or type(e).__name__
-                    results = None
+                    failed = None
                     if isinstance(e, QueenHTTPError) and (e.status or 0) < 500:
                         final = True  # refused, not lost: sending again cannot help
                 finally:
                     self._in_flight -= 1
-            if results is not None:
+            if failed is not None:
                 self._flushes += 1
-                self._record_items(key, txids, expand_results(results, txids, where))
+                self._record_items(key, txids, failed, where)
                 return
             log.warn("BufferManager.flush", {"queue": queue, "partition": partition,
                                               "attempt": attempt + 1, "error": error})
@@ -239,17 +264,21 @@ class BufferManager:
             await asyncio.sleep(0.05 * (attempt + 1))
         self._fail(FailedBatch(queue, partition, txids, error))
 
-    def _record_items(self, key: Key, txids: List[str], results: List[PushResult]) -> None:
-        failed: Dict[str, List[str]] = {}
+    def _record_items(self, key: Key, txids: List[str], failed: Mapping[int, str],
+                      where: Optional[List[int]]) -> None:
+        """Count what was stored; keep the rest (a repeat shares its first copy's fate)."""
+        if not failed:
+            self._sent_messages += len(txids)
+            return
+        by_error: Dict[str, List[str]] = {}
         for i, txid in enumerate(txids):
-            r = results[i] if i < len(results) else None
-            if r is None:
-                failed.setdefault("no result for this item", []).append(txid)
-            elif r.get("status") == "failed":
-                failed.setdefault(r.get("error") or "push failed", []).append(txid)
-            else:
+            j = i if where is None else (where[i] if where[i] >= 0 else -1 - where[i])
+            text = failed.get(j)
+            if text is None:
                 self._sent_messages += 1
-        for text, ids in failed.items():
+            else:
+                by_error.setdefault(text, []).append(txid)
+        for text, ids in by_error.items():
             self._fail(FailedBatch(key[0], key[1], ids, text))
 
     def _fail(self, batch: FailedBatch) -> None:

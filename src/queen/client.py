@@ -50,7 +50,7 @@ class Queen:
     def __init__(self, config: ConfigInput = "http://localhost:6632") -> None:
         self._config: ClientConfig = parse_config(config)
         self._transport = Transport(self._config)
-        self._buffers = BufferManager(self._send_push)
+        self._buffers = BufferManager(self._send_buffered)
         self._gen: Optional[str] = wire.normalise_version(self._config.server_version)
         self._gen_lock: Optional[asyncio.Lock] = None
         self._closed = False
@@ -110,6 +110,13 @@ class Queen:
         reply = await self._request(wire.push(body, queue, partition))
         return wire.parse_push(reply, txids)
 
+    async def _send_buffered(
+        self, queue: str, partition: str, body: bytes, txids: List[str]
+    ) -> Dict[int, str]:
+        """The buffer's sender: only what was not stored comes back."""
+        reply = await self._request(wire.push(body, queue, partition))
+        return wire.parse_push_failures(reply, len(txids))
+
     def _trace_factory(self, message: Dict[str, Any]) -> Any:
         async def trace(event: TraceEvent) -> Dict[str, Any]:
             return await self._trace(message, event)
@@ -129,7 +136,7 @@ class Queen:
             return {"success": False, "error": str(e)}
 
     async def _pop(self, spec: PopSpec) -> List[Message]:
-        generation = await self._generation()
+        generation = self._gen or await self._generation()  # known after the first call
         reply = await self._request(wire.pop(spec, generation))
         messages = wire.parse_pop(reply, generation, self._trace_factory)
         if spec.auto_ack and messages:
@@ -187,7 +194,7 @@ class Queen:
             raise QueenValidationError("ack context must be a dict like {'error': 'why'}")
         if not messages:
             return []  # never send an empty batch: 0.15.1 never answers it
-        generation = await self._generation()
+        generation = self._gen or await self._generation()
         items: List[Tuple[Dict[str, Any], Optional[str]]] = []
         for m in messages:
             if not isinstance(m, Mapping):

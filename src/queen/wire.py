@@ -65,8 +65,14 @@ class Request(NamedTuple):  # a NamedTuple: built once or twice per message, che
 _BAD_NAME = re.compile(r"[/?#%\s\x00-\x1f\x7f]")
 
 
+_GOOD_NAMES: Dict[str, None] = {}  # names already checked (most clients use a handful)
+_GOOD_NAMES_SIZE = 4096
+
+
 def check_name(kind: str, value: Any) -> str:
     """Names go into URL paths, which real servers do not URL-decode: keep them plain."""
+    if type(value) is str and value in _GOOD_NAMES:
+        return value
     if not isinstance(value, str) or not value:
         raise QueenValidationError(f"{kind} must be a non-empty str, got {value!r}")
     if len(value) > 255:
@@ -76,6 +82,10 @@ def check_name(kind: str, value: Any) -> str:
             f"{kind} {value!r} contains '/', '?', '#', '%' or whitespace; "
             "use letters, digits and . _ - : only"
         )
+    if type(value) is str:
+        if len(_GOOD_NAMES) >= _GOOD_NAMES_SIZE:
+            _GOOD_NAMES.clear()
+        _GOOD_NAMES[value] = None
     return value
 
 
@@ -269,6 +279,29 @@ def parse_push(reply: Reply, txids: Sequence[str]) -> List[PushResult]:
             r["error"] = "push failed"
         results.append(r)
     return results
+
+
+def parse_push_failures(reply: Reply, count: int) -> Dict[int, str]:
+    """The cheap form of ``parse_push`` for callers that only count what was stored
+    (the push buffer): index -> error text for each of the ``count`` items sent that
+    was not stored (failed, or no result); stored and duplicate items have no entry."""
+    data = check(reply)
+    if not isinstance(data, list):
+        raise _http_error(reply, "unexpected push reply (expected a list)", data)
+    failed: Dict[int, str] = {}
+    for i, item in enumerate(data):
+        if type(item) is dict:
+            status = item.get("status")
+            if status and status != "failed":
+                continue
+            err = item.get("error")
+        else:
+            err = None
+        if i < count:
+            failed[i] = str(err) if err else "push failed"
+    for i in range(len(data), count):
+        failed[i] = "no result for this item"
+    return failed
 
 
 # ---------------------------------------------------------------- pop

@@ -77,6 +77,32 @@ cdef bytes _item(bytes head, bytes body, str txid, bint quote_txid, object trace
     return out
 
 
+# (queue, partition) -> b'{"queue":..,"partition":..,"payload":' (producers reuse a few)
+cdef dict _HEADS = {}
+cdef Py_ssize_t _HEADS_SIZE = 1024
+
+
+cdef bytes _head(queue, partition):
+    cdef object key = (queue, partition)
+    cdef PyObject* found = NULL
+    if type(queue) is str and type(partition) is str:
+        found = PyDict_GetItemWithError(_HEADS, key)
+        if found != NULL:
+            return <bytes>found
+    _check_target(queue, partition)
+    cdef bytes head
+    try:
+        head = <bytes>_dumps({"queue": queue, "partition": partition})
+        head = head[:PyBytes_GET_SIZE(head) - 1] + b',"payload":'
+    except _JSONEncodeError as e:
+        raise TypeError(f"queue/partition are not valid text: {e}") from None
+    if type(queue) is str and type(partition) is str:
+        if len(_HEADS) >= _HEADS_SIZE:
+            _HEADS.clear()
+        _HEADS[key] = head
+    return head
+
+
 def encode_push_items(queue, partition, messages):
     """One JSON push item per message, plus the transactionIds used (same order).
 
@@ -85,13 +111,7 @@ def encode_push_items(queue, partition, messages):
     it is a UUID. Errors: TypeError (non-dict message, bad types, non-JSON data),
     ValueError (empty queue/partition/transactionId).
     """
-    _check_target(queue, partition)
-    cdef bytes head
-    try:
-        head = <bytes>_dumps({"queue": queue, "partition": partition})
-        head = head[:PyBytes_GET_SIZE(head) - 1] + b',"payload":'
-    except _JSONEncodeError as e:
-        raise TypeError(f"queue/partition are not valid text: {e}") from None
+    cdef bytes head = _head(queue, partition)
     cdef list fragments = []
     cdef list txids = []
     cdef list items = messages if type(messages) is list else list(messages)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from time import monotonic
-from typing import Any, List, Mapping, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Sequence, Tuple
 
 import orjson
 
@@ -23,6 +23,29 @@ def _check_target(queue: Any, partition: Any) -> None:
         raise ValueError("partition must be a non-empty str")
 
 
+# (queue, partition) -> b'{"queue":..,"partition":..,"payload":' (producers reuse a few)
+_HEADS: Dict[Tuple[str, str], bytes] = {}
+_HEADS_SIZE = 1024
+
+
+def _head(queue: Any, partition: Any) -> bytes:
+    plain = type(queue) is str and type(partition) is str
+    if plain:
+        head = _HEADS.get((queue, partition))
+        if head is not None:
+            return head
+    _check_target(queue, partition)
+    try:
+        head = orjson.dumps({"queue": queue, "partition": partition})[:-1] + b',"payload":'
+    except orjson.JSONEncodeError as e:
+        raise TypeError(f"queue/partition are not valid text: {e}") from None
+    if plain:
+        if len(_HEADS) >= _HEADS_SIZE:
+            _HEADS.clear()
+        _HEADS[(queue, partition)] = head
+    return head
+
+
 def encode_push_items(
     queue: str, partition: str, messages: Sequence[Mapping[str, Any]]
 ) -> Tuple[List[bytes], List[str]]:
@@ -33,12 +56,8 @@ def encode_push_items(
     it is a UUID. Errors: TypeError (non-dict message, bad types, non-JSON data),
     ValueError (empty queue/partition/transactionId).
     """
-    _check_target(queue, partition)
     # Items are spliced from JSON pieces: {"queue":..,"partition":..,"payload":<data>,...}
-    try:
-        head = orjson.dumps({"queue": queue, "partition": partition})[:-1] + b',"payload":'
-    except orjson.JSONEncodeError as e:
-        raise TypeError(f"queue/partition are not valid text: {e}") from None
+    head = _head(queue, partition)
     fragments: List[bytes] = []
     txids: List[str] = []
     for i, m in enumerate(messages):

@@ -33,6 +33,12 @@ class PushBuilder:
     ``messageId``, ``error``. Without an ``on_error`` callback a failed push raises
     ``QueenHTTPError`` with the server's text; duplicates never raise."""
 
+    # Defaults on the class: a builder is made per push, often per message.
+    _on_success: Optional[Callable[..., Any]] = None
+    _on_error: Optional[Callable[..., Any]] = None
+    _on_duplicate: Optional[Callable[..., Any]] = None
+    _results: Optional[List[PushResult]] = None  # awaiting twice sends once
+
     def __init__(
         self, queen: Queen, queue: str, partition: str, messages: Any,
         buffer: Optional[Tuple[int, int]] = None,
@@ -42,10 +48,6 @@ class PushBuilder:
         self._partition = partition
         self._messages = _as_list(messages)
         self._buffer = buffer
-        self._on_success: Optional[Callable[..., Any]] = None
-        self._on_error: Optional[Callable[..., Any]] = None
-        self._on_duplicate: Optional[Callable[..., Any]] = None
-        self._results: Optional[List[PushResult]] = None  # awaiting twice sends once
         # Encode now: bad input fails here, before anything is sent or buffered.
         try:
             self._fragments, self._txids = _core.encode_push_items(
@@ -73,26 +75,36 @@ class PushBuilder:
         return self._run().__await__()
 
     async def _run(self) -> List[PushResult]:
-        if self._results is None:
+        if self._results is not None:
+            return self._results
+        if self._buffer is None or not self._fragments:
             self._results = await self._send()
+            return self._results
+        # Buffered (the hot path, often one message per builder): no extra coroutine.
+        if log.enabled():
+            self._log()
+        queen = self._queen
+        if queen._closed:
+            raise QueenConnectionError("this Queen client is closed: create a new one")
+        buffers = queen._buffers
+        if buffers.put(self._queue, self._partition, self._fragments, self._txids,
+                       *self._buffer):
+            await buffers.settle()
+        if self._on_success is not None:
+            await call_back(self._on_success, self._messages)
+        self._results = [{"transactionId": t, "status": "buffered", "messageId": None}
+                         for t in self._txids]
         return self._results
+
+    def _log(self) -> None:
+        log.info("QueueBuilder.push", {"queue": self._queue, "partition": self._partition,
+                                       "count": len(self._fragments)})
 
     async def _send(self) -> List[PushResult]:
         if not self._fragments:
             return []
         if log.enabled():
-            log.info("QueueBuilder.push", {"queue": self._queue, "partition": self._partition,
-                                           "count": len(self._fragments)})
-        if self._buffer is not None:
-            if self._queen._closed:
-                raise QueenConnectionError("this Queen client is closed: create a new one")
-            await self._queen._buffers.add(
-                self._queue, self._partition, self._fragments, self._txids, *self._buffer
-            )
-            if self._on_success is not None:
-                await call_back(self._on_success, self._messages)
-            return [{"transactionId": t, "status": "buffered", "messageId": None}
-                    for t in self._txids]
+            self._log()
         fragments, txids, where = unique_items(self._fragments, self._txids)
         try:
             results = await self._queen._send_push(

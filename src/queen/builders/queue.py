@@ -31,27 +31,30 @@ MAX_LONG_POLL_MILLIS = 100_000
 
 
 class QueueBuilder:
+    # Option defaults live on the class: a builder is made per push, so __init__ sets
+    # only what every builder has; setters shadow these per instance.
+    _namespace: Optional[str] = None
+    _task: Optional[str] = None
+    _options: Dict[str, Any] = {}  # never mutated: config() replaces it
+    _partition: Optional[str] = None
+    _buffer: Optional[tuple[int, int]] = None
+    _group: Optional[str] = None
+    _concurrency = 1
+    _batch: Optional[int] = None
+    _limit: Optional[int] = None
+    _idle_millis: Optional[int] = None
+    _auto_ack: Optional[bool] = None
+    _wait: Optional[bool] = None
+    _timeout_millis = 30000
+    _renew = False
+    _renew_interval: Optional[int] = None
+    _sub_mode: Optional[str] = None
+    _sub_from: Optional[str] = None
+    _each = False
+
     def __init__(self, queen: Queen, name: Optional[str] = None) -> None:
         self._queen = queen
         self._name = wire.check_name("queue name", name) if name is not None else None
-        self._namespace: Optional[str] = None
-        self._task: Optional[str] = None
-        self._options: Dict[str, Any] = {}
-        self._partition: Optional[str] = None
-        self._buffer: Optional[tuple[int, int]] = None
-        self._group: Optional[str] = None
-        self._concurrency = 1
-        self._batch: Optional[int] = None
-        self._limit: Optional[int] = None
-        self._idle_millis: Optional[int] = None
-        self._auto_ack: Optional[bool] = None
-        self._wait: Optional[bool] = None
-        self._timeout_millis = 30000
-        self._renew = False
-        self._renew_interval: Optional[int] = None
-        self._sub_mode: Optional[str] = None
-        self._sub_from: Optional[str] = None
-        self._each = False
 
     # ------------------------------------------------------------ configuration
 
@@ -69,7 +72,7 @@ class QueueBuilder:
         if not isinstance(options, Mapping):
             raise QueenValidationError("config() takes a dict of queue options")
         wire.queue_options(options)  # validate now
-        self._options.update(options)
+        self._options = {**self._options, **options}
         return self
 
     def _need_name(self, what: str) -> str:
@@ -105,7 +108,9 @@ class QueueBuilder:
         return self
 
     def push(self, messages: Any) -> PushBuilder:
-        name = self._need_name("push()")
+        name = self._name
+        if name is None:
+            name = self._need_name("push()")
         return PushBuilder(self._queen, name, self._partition or wire.DEFAULT_PARTITION,
                            messages, self._buffer)
 
