@@ -3,6 +3,8 @@ EOF-delimited answers, Connection: close, pool_size, timeouts and cancels that l
 a socket out of step, unsolicited bytes, URL prefixes and userinfo."""
 
 import asyncio
+import socketserver
+import threading
 from typing import List, Set
 
 import pytest
@@ -198,3 +200,34 @@ async def test_cancel_while_waiting_for_a_pool_slot():
             assert (await after).json() == {"path": "/after"}
             with pytest.raises(asyncio.CancelledError):
                 await gone
+
+
+
+def test_transport_survives_a_new_event_loop(http1_backend: str):
+    # One client used from two asyncio.run() calls: the second loop gets new sockets.
+    if http1_backend == "aiohttp":
+        pytest.skip("an aiohttp session is bound to its first loop")
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            while True:
+                line = self.rfile.readline()
+                if not line:
+                    return
+                while self.rfile.readline() not in (b"\r\n", b""):
+                    pass
+                self.wfile.write(OK)
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler) as server:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        t = make(f"http://127.0.0.1:{server.server_address[1]}")
+
+        async def call() -> int:
+            return (await t.request("GET", "/x")).status
+
+        try:
+            assert asyncio.run(call()) == 200
+            assert asyncio.run(call()) == 200
+        finally:
+            asyncio.run(t.aclose())
+            server.shutdown()

@@ -170,6 +170,8 @@ class H1Backend:
         self._closed = False
         self._busy: Set[_Conn] = set()  # requests in flight, for the deadline sweep
         self._sweeper: Optional[asyncio.TimerHandle] = None
+        # Bound at first use; asyncio.get_running_loop() costs a getpid() syscall on 3.11.
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
 
     async def send(
         self, method: str, server: str, path: str, body: Optional[bytes], timeout: float
@@ -179,7 +181,9 @@ class H1Backend:
             srv = self._servers[server] = _Server(server, self._headers)
         if _UNSAFE.search(path) or _UNSAFE.search(method):
             raise QueenValidationError(f"invalid request path {path!r}: spaces or control characters")
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            loop = self._bind()
         now = loop.time()
         deadline = now + timeout
         conn = self._idle(srv, now)
@@ -213,6 +217,21 @@ class H1Backend:
             busy.discard(conn)
             self._release(conn, loop)
         return result
+
+    def _bind(self) -> asyncio.AbstractEventLoop:
+        """Adopt the running loop; connections of an earlier, closed loop are dropped."""
+        for conn in list(self._conns):
+            try:
+                conn.close()
+            except RuntimeError:  # "Event loop is closed": its sockets are gone with it
+                pass
+        for srv in self._servers.values():
+            srv.idle.clear()
+        self._busy.clear()
+        self._waiters.clear()
+        self._sweeper = None
+        self._loop = asyncio.get_running_loop()
+        return self._loop
 
     def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
         self._sweeper = None
@@ -335,7 +354,10 @@ class H1Backend:
             self._sweeper.cancel()
             self._sweeper = None
         for conn in list(self._conns):
-            conn.close()
+            try:
+                conn.close()
+            except RuntimeError:  # closed from a later loop: its sockets died with their loop
+                pass
         for srv in self._servers.values():
             srv.idle.clear()
         while self._waiters:
