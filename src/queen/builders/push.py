@@ -46,7 +46,7 @@ class PushBuilder:
         self._queen = queen
         self._queue = queue
         self._partition = partition
-        self._messages = _as_list(messages)
+        self._messages = messages if type(messages) is list else _as_list(messages)
         self._buffer = buffer
         # Encode now: bad input fails here, before anything is sent or buffered.
         try:
@@ -72,15 +72,13 @@ class PushBuilder:
         return self
 
     def __await__(self) -> Generator[Any, None, List[PushResult]]:
-        return self._run().__await__()
-
-    async def _run(self) -> List[PushResult]:
+        # A generator rather than a coroutine: buffered pushes (the hot path, often one
+        # message per builder) then cost no extra coroutine object.
         if self._results is not None:
             return self._results
         if self._buffer is None or not self._fragments:
-            self._results = await self._send()
+            self._results = yield from self._send().__await__()
             return self._results
-        # Buffered (the hot path, often one message per builder): no extra coroutine.
         if log.enabled():
             self._log()
         queen = self._queen
@@ -89,12 +87,18 @@ class PushBuilder:
         buffers = queen._buffers
         if buffers.put(self._queue, self._partition, self._fragments, self._txids,
                        *self._buffer):
-            await buffers.settle()
+            yield from buffers.settle().__await__()
         if self._on_success is not None:
-            await call_back(self._on_success, self._messages)
-        self._results = [{"transactionId": t, "status": "buffered", "messageId": None}
-                         for t in self._txids]
-        return self._results
+            yield from call_back(self._on_success, self._messages).__await__()
+        txids = self._txids
+        if len(txids) == 1:
+            results: List[PushResult] = [
+                {"transactionId": txids[0], "status": "buffered", "messageId": None}]
+        else:
+            results = [{"transactionId": t, "status": "buffered", "messageId": None}
+                       for t in txids]
+        self._results = results
+        return results
 
     def _log(self) -> None:
         log.info("QueueBuilder.push", {"queue": self._queue, "partition": self._partition,

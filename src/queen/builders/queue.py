@@ -54,7 +54,10 @@ class QueueBuilder:
 
     def __init__(self, queen: Queen, name: Optional[str] = None) -> None:
         self._queen = queen
-        self._name = wire.check_name("queue name", name) if name is not None else None
+        if name is None or (type(name) is str and name in wire._GOOD_NAMES):
+            self._name = name
+        else:
+            self._name = wire.check_name("queue name", name)
 
     # ------------------------------------------------------------ configuration
 
@@ -102,6 +105,12 @@ class QueueBuilder:
 
     def buffer(self, options: Mapping[str, Any]) -> QueueBuilder:
         """Buffer pushes client-side: ``{'message_count': n, 'time_millis': ms}``."""
+        if type(options) is dict and len(options) == 2:  # the usual spelling, cheaply
+            count = options.get("message_count")
+            millis = options.get("time_millis")
+            if type(count) is int and type(millis) is int and count >= 1 and millis >= 1:
+                self._buffer = (count, millis)
+                return self
         if type(options) is not dict and not isinstance(options, Mapping):
             raise QueenValidationError("buffer() takes {'message_count': n, 'time_millis': ms}")
         self._buffer = buffer_options(options)
