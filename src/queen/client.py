@@ -195,28 +195,28 @@ class Queen:
         if not messages:
             return []  # never send an empty batch: 0.15.1 never answers it
         generation = self._gen or await self._generation()
-        items: List[Tuple[Dict[str, Any], Optional[str]]] = []
-        for m in messages:
-            if not isinstance(m, Mapping):
-                raise QueenValidationError("ack takes messages as returned by pop/consume")
-            st = m.get("_status", status)
-            wire_status = wire.ack_status(True if st is None else st, generation)
-            error = m.get("_error") or (context or {}).get("error")
-            items.append((wire.ack_item(m, wire_status, error), m.get("consumerGroup")))
+        error = context.get("error") if context is not None else None
+        items, groups = wire.ack_items(messages, status, error, generation)
         if single:
-            item, group = items[0]
-            reply = await self._request(wire.ack_single(item, group))
-            results = wire.parse_ack(reply, [item], batch=False)
+            reply = await self._request(wire.ack_single(items[0], groups[0]))
+            results = wire.parse_ack(reply, items, batch=False)
         else:
-            results = await self._ack_batches(items, generation)
+            results = await self._ack_batches(items, groups, generation)
         bad = [r for r in results if not r.get("success")]
         if bad:
             log.warn("Queen.ack", {"rejected": len(bad), "errors": sorted({str(r.get("error")) for r in bad})})
         return results[0] if single else results
 
     async def _ack_batches(
-        self, items: List[Tuple[Dict[str, Any], Optional[str]]], generation: str
+        self, items: List[Dict[str, Any]], groups: List[Optional[str]], generation: str
     ) -> List[AckResult]:
+        group = groups[0]
+        if groups.count(group) == len(groups) and (
+            len({it["partitionId"] for it in items}) == 1 if generation == wire.GEN_07
+            else {it["status"] for it in items} == {"completed"}
+        ):  # the usual case (one pop's messages): one request, in order
+            reply = await self._request(wire.ack_batch(items, group))
+            return wire.parse_ack(reply, items, batch=True)
         # The batch route takes the group from the top level only: one request per
         # group. 0.7 books a batch against its first item's partition: one request per
         # partition. 0.15 silently loses a failed item that is followed by completed
@@ -225,7 +225,7 @@ class Queen:
         # then the completed items after it (input order = message order).
         requests: Dict[Tuple[Any, ...], List[int]] = {}
         failed_seen: Set[Tuple[Optional[str], str]] = set()
-        for i, (item, group) in enumerate(items):
+        for i, (item, group) in enumerate(zip(items, groups)):
             if generation == wire.GEN_07:
                 key: Tuple[Any, ...] = (0, group, item["partitionId"])
             else:
@@ -239,7 +239,7 @@ class Queen:
         results: List[Optional[AckResult]] = [None] * len(items)
         for key in sorted(requests, key=lambda k: k[0]):  # stable: groups keep their order
             idx = requests[key]
-            batch = [items[i][0] for i in idx]
+            batch = [items[i] for i in idx]
             reply = await self._request(wire.ack_batch(batch, key[1]))
             for i, r in zip(idx, wire.parse_ack(reply, batch, batch=True)):
                 results[i] = r

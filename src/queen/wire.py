@@ -420,6 +420,41 @@ def ack_item(
     return item
 
 
+def ack_items(
+    messages: Sequence[Any], status: Any, error: Any, generation: str
+) -> Tuple[List[Dict[str, Any]], List[Optional[str]]]:
+    """``ack_item`` over a list in one pass: the wire items and each message's
+    consumer group. A message's own ``_status``/``_error`` win over ``status``/``error``."""
+    items: List[Dict[str, Any]] = []
+    groups: List[Optional[str]] = []
+    default: Optional[str] = None  # the wire form of ``status``, worked out once
+    for m in messages:
+        if type(m) is not dict and not isinstance(m, _AbcMapping):
+            raise QueenValidationError("ack takes messages as returned by pop/consume")
+        st = m.get("_status", status)
+        if st is status:
+            if default is None:
+                default = ack_status(True if status is None else status, generation)
+            wire_status = default
+        else:
+            wire_status = ack_status(True if st is None else st, generation)
+        txid = m.get("transactionId")
+        pid = m.get("partitionId")
+        if type(txid) is not str or type(pid) is not str or not txid or not pid:
+            ack_item(m, wire_status, None)  # raises the usual error (or takes a str subclass)
+            txid, pid = str(txid), str(pid)
+        item: Dict[str, Any] = {"transactionId": txid, "partitionId": pid, "status": wire_status}
+        lease = m.get("leaseId")
+        if lease and isinstance(lease, str):
+            item["leaseId"] = lease
+        err = m.get("_error") or error
+        if err is not None:
+            item["error"] = str(err)
+        items.append(item)
+        groups.append(m.get("consumerGroup"))
+    return items, groups
+
+
 def ack_single(item: Mapping[str, Any], group: Optional[str]) -> Request:
     body = dict(item)
     if group is not None:
@@ -470,11 +505,8 @@ def parse_ack(reply: Reply, items: Sequence[Mapping[str, Any]], batch: bool) -> 
         raise _http_error(reply, "no such route on this server (404)", reply.body)
     data = _decode(reply)
     if isinstance(data, list):  # 0.15: always an array of per-item results
-        out = []
-        for i, item in enumerate(items):
-            r = data[i] if i < len(data) and isinstance(data[i], dict) else {}
-            out.append(_ack_015(item, r))
-        return out
+        return [_ack_015(item, data[i] if i < len(data) and isinstance(data[i], dict) else {})
+                for i, item in enumerate(items)]
     if not isinstance(data, dict):
         raise _http_error(reply, "unexpected ack reply", data)
     err = data.get("error")
@@ -493,13 +525,20 @@ def parse_ack(reply: Reply, items: Sequence[Mapping[str, Any]], batch: bool) -> 
     results = data.get("results")
     if not isinstance(results, list):
         raise _http_error(reply, "unexpected batch ack reply", data)
-    out = []
+    out: List[AckResult] = []
+    n = len(results)
     for i, item in enumerate(items):
-        r = results[i] if i < len(results) and isinstance(results[i], dict) else {}
-        ok = bool(r.get("success"))
-        status = str(r.get("message") or item["status"]) if ok else item["status"]
-        error = None if ok else str(r.get("error") or r.get("message") or "acknowledgement rejected")
-        out.append(_ack_result(item, ok, status, error, status == "failed_dlq" if ok else None))
+        r = results[i] if i < n else None
+        if type(r) is not dict:
+            r = {}
+        if r.get("success"):
+            status = str(r.get("message") or item["status"])
+            out.append({"transactionId": item["transactionId"],
+                        "partitionId": item["partitionId"], "success": True,
+                        "status": status, "error": None, "dlq": status == "failed_dlq"})
+        else:
+            error = str(r.get("error") or r.get("message") or "acknowledgement rejected")
+            out.append(_ack_result(item, False, item["status"], error, None))
     return out
 
 
