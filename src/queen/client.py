@@ -20,7 +20,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Set, Tuple, Union, overload
+from functools import partial
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    List,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+    overload,
+)
 
 from . import log, wire
 from .buffer import BufferManager
@@ -30,7 +43,7 @@ from .builders.transaction import TransactionBuilder
 from .config import ClientConfig, ConfigInput, parse_config
 from .errors import QueenValidationError
 from .http.transport import Transport
-from .types import AckResult, Message, PopSpec, PushResult, RenewResult, TraceEvent
+from .types import AckResult, Message, PopSpec, PushResult, RenewResult
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -53,6 +66,8 @@ class Queen:
         self._buffers = BufferManager(self._send_buffered)
         self._gen: Optional[str] = wire.normalise_version(self._config.server_version)
         self._gen_lock: Optional[asyncio.Lock] = None
+        # message -> its trace(event) callable, made in C for every popped message
+        self._trace_factory: Callable[[Dict[str, Any]], Any] = partial(partial, self._trace)
         self._closed = False
         log.info("Queen.constructor", {"status": "initialized", "urls": len(self._config.urls)})
 
@@ -116,12 +131,6 @@ class Queen:
         """The buffer's sender: only what was not stored comes back."""
         reply = await self._request(wire.push(body, queue, partition))
         return wire.parse_push_failures(reply, len(txids))
-
-    def _trace_factory(self, message: Dict[str, Any]) -> Any:
-        async def trace(event: TraceEvent) -> Dict[str, Any]:
-            return await self._trace(message, event)
-
-        return trace
 
     async def _trace(self, message: Mapping[str, Any], event: Mapping[str, Any]) -> Dict[str, Any]:
         """Record a trace event; never raises (failures are logged and returned)."""
