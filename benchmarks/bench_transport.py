@@ -4,7 +4,7 @@
 The server runs in a separate process, so ``time.process_time`` counts only the
 client's CPU. Small JSON POSTs and GETs on loopback, sequential and 10 concurrent.
 
-    python benchmarks/bench_transport.py [-n 3000] [--uvloop]
+    python benchmarks/bench_transport.py [-n 3000] [--uvloop] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ async def measure(send: Send, method: str, n: int, concurrency: int) -> Tuple[fl
 async def run_all(base: str, n: int) -> List[Tuple[str, str, int, float, float]]:
     import aiohttp
     import httpx
+    from yarl import URL
 
     from queen.config import parse_config
     from queen.http import Transport
@@ -103,6 +104,27 @@ async def run_all(base: str, n: int) -> List[Tuple[str, str, int, float, float]]
             assert r.status == 200 and body == REPLY
 
         await bench("aiohttp", aiohttp_send, n, rows)
+
+    # aiohttp tuned as far as its public API goes: no cookie jar, no auto headers,
+    # no decompression, one timeout object, a pre-parsed URL, the body read directly.
+    tuned = aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=100),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        skip_auto_headers=("Accept-Encoding", "User-Agent"),
+        auto_decompress=False,
+        headers={"Content-Type": "application/json"},
+    )
+    async with tuned:
+        target = URL(url, encoded=True)
+        timeout = aiohttp.ClientTimeout(total=30)
+
+        async def tuned_send(method: str) -> None:
+            data = BODY if method == "POST" else None
+            async with tuned.request(method, target, data=data, timeout=timeout) as r:
+                body = await r.read()
+            assert r.status == 200 and body == REPLY
+
+        await bench("aiohttp tuned", tuned_send, n, rows)
 
     from queen.http import transport as transport_module
 
@@ -149,6 +171,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=3000, help="requests per cell")
     parser.add_argument("--uvloop", action="store_true", help="run the client on uvloop")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run every cell N times and keep the least CPU per request")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -165,12 +189,18 @@ def main() -> None:
         assert child.stdout is not None
         port = int(child.stdout.readline())
         base = f"http://127.0.0.1:{port}"
-        if args.uvloop:
-            from queen.aio import run
+        best: Dict[Tuple[str, str, int], Tuple[str, str, int, float, float]] = {}
+        for _ in range(max(1, args.repeat)):
+            if args.uvloop:
+                from queen.aio import run
 
-            rows = run(run_all(base, args.n))
-        else:
-            rows = asyncio.run(run_all(base, args.n))
+                rows = run(run_all(base, args.n))
+            else:
+                rows = asyncio.run(run_all(base, args.n))
+            for row in rows:
+                if row[:3] not in best or row[3] < best[row[:3]][3]:
+                    best[row[:3]] = row
+        rows = list(best.values())
     finally:
         assert child.stdin is not None
         child.stdin.close()
@@ -178,7 +208,7 @@ def main() -> None:
 
     loop = "uvloop" if args.uvloop else "asyncio"
     print(f"HTTP/1.1 on loopback, {args.n} requests per cell, client loop: {loop}, "
-          f"server in a separate process")
+          f"server in a separate process, best of {max(1, args.repeat)}")
     print(f"{'client':<20} {'method':<6} {'conc':>4} {'CPU us/req':>11} {'req/s':>9}")
     by_cell: Dict[Tuple[str, int], Dict[str, float]] = {}
     for name, method, conc, cpu_us, rps in rows:
