@@ -3,9 +3,13 @@ EOF-delimited answers, Connection: close, pool_size, timeouts and cancels that l
 a socket out of step, unsolicited bytes, URL prefixes and userinfo."""
 
 import asyncio
+import shutil
 import socketserver
+import ssl
+import subprocess
 import threading
-from typing import List, Set
+from pathlib import Path
+from typing import List, Set, Tuple
 
 import pytest
 from test_transport_raw import OK, make, raw_server, read_request
@@ -231,3 +235,44 @@ def test_transport_survives_a_new_event_loop(http1_backend: str):
         finally:
             asyncio.run(t.aclose())
             server.shutdown()
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> Tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=DNS:localhost"],
+        check=True, capture_output=True,
+    )
+    return cert, key
+
+
+async def test_https_with_a_trusted_certificate(
+    tls_files: Tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, http1_backend: str
+):
+    if http1_backend == "aiohttp":
+        pytest.skip("aiohttp builds its default SSL context at import, before SSL_CERT_FILE is set")
+    cert, key = tls_files
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # trusted by the default context
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(cert), str(key))
+
+    async def on_conn(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await read_request(reader):
+            writer.write(OK)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(on_conn, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with make(f"https://localhost:{port}") as t:
+            for _ in range(2):
+                assert (await t.request("POST", "/x", body=b"{}")).json() == {"ok": True}
+    finally:
+        server.close()
+        await server.wait_closed()
