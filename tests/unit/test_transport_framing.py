@@ -276,3 +276,26 @@ async def test_https_with_a_trusted_certificate(
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_stale_pool_after_a_server_restart_is_not_fatal(http1_backend: str):
+    # Three pooled sockets all go stale at once (a restarted server that never sent FIN):
+    # after the first one fails, its idle siblings are dropped and the retry is fresh.
+    if http1_backend == "aiohttp":
+        pytest.skip("aiohttp may hand out another stale socket on the retry")
+    stale: Set[int] = set()
+
+    async def handler(conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while await read_request(reader):
+            if conn in stale:
+                return  # read it, then hang up without an answer
+            await asyncio.sleep(0.02)
+            writer.write(OK)
+            await writer.drain()
+
+    async with raw_server(handler) as url:
+        async with make(url) as t:
+            await asyncio.gather(*(t.request("GET", f"/{i}") for i in range(3)))
+            stale.update({1, 2, 3})
+            r = await t.request("POST", "/api/v1/ack", body=b"{}", idempotent=False)
+            assert r.status == 200

@@ -187,6 +187,7 @@ class H1Backend:
         now = loop.time()
         deadline = now + timeout
         conn = self._idle(srv, now)
+        reused = conn is not None
         if conn is None:
             conn = await self._acquire(srv, loop, min(timeout, self._connect_timeout))
         if body is None:
@@ -208,10 +209,15 @@ class H1Backend:
             self._sweeper = loop.call_later(TICK, self._sweep, loop)
         try:
             assert conn.transport is not None
-            conn.transport.write(data)
+            try:
+                conn.transport.write(data)
+            except RuntimeError as exc:  # uvloop: closed under us (the server's FIN came first)
+                raise Failure(DROPPED, exc) from exc
             result = await waiter
-        except BaseException:
+        except BaseException as exc:
             conn.reusable = False  # cancelled or failed mid-request: the socket is out of step
+            if reused and isinstance(exc, Failure) and exc.kind == DROPPED:
+                self._drop_idle_of(srv)  # its idle siblings are likely stale too: retry fresh
             raise
         finally:
             busy.discard(conn)
@@ -251,7 +257,9 @@ class H1Backend:
             conn = idle.pop()  # the most recent: least likely to be closed by the server
             if conn.closed:
                 continue
-            if now - conn.idle_since > KEEPALIVE_SECONDS:
+            if now - conn.idle_since > KEEPALIVE_SECONDS or conn.transport is None or (
+                conn.transport.is_closing()
+            ):
                 conn.close()
                 continue
             return conn
@@ -337,8 +345,16 @@ class H1Backend:
                     return True
         return False
 
+    def _drop_idle_of(self, srv: _Server) -> None:
+        idle, srv.idle = srv.idle, []
+        for conn in idle:
+            conn.close()
+
     def _forget(self, conn: _Conn) -> None:
         self._conns.discard(conn)
+        idle = conn.server.idle
+        if conn in idle:  # died while idle (the server's idle timeout)
+            idle.remove(conn)
         self._wake()
 
     def _wake(self) -> None:
