@@ -21,6 +21,7 @@ import asyncio
 from collections.abc import Mapping
 from datetime import datetime
 from functools import partial
+from operator import itemgetter
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
 
 AckTarget = Union[Message, Mapping[str, Any]]
 RENEW_CONCURRENCY = 8  # lease extensions in flight at once
+_SUCCESS = itemgetter("success")
 
 
 class Queen:
@@ -211,8 +213,9 @@ class Queen:
             results = wire.parse_ack(reply, items, batch=False)
         else:
             results = await self._ack_batches(items, groups, generation)
-        bad = [r for r in results if not r.get("success")]
-        if bad:
+        # success is always a bool: count in C, look closer only when one was rejected
+        if sum(map(_SUCCESS, results)) != len(results):
+            bad = [r for r in results if not r.get("success")]
             log.warn("Queen.ack", {"rejected": len(bad), "errors": sorted({str(r.get("error")) for r in bad})})
         return results[0] if single else results
 

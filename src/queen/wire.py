@@ -425,6 +425,10 @@ def ack_items(
 ) -> Tuple[List[Dict[str, Any]], List[Optional[str]]]:
     """``ack_item`` over a list in one pass: the wire items and each message's
     consumer group. A message's own ``_status``/``_error`` win over ``status``/``error``."""
+    if status is None or status is True or status == "completed":  # the usual call
+        fast = _core.ack_items(messages, "completed", error)
+        if fast is not None:
+            return cast("Tuple[List[Dict[str, Any]], List[Optional[str]]]", fast)
     items: List[Dict[str, Any]] = []
     groups: List[Optional[str]] = []
     default: Optional[str] = None  # the wire form of ``status``, worked out once
@@ -525,21 +529,7 @@ def parse_ack(reply: Reply, items: Sequence[Mapping[str, Any]], batch: bool) -> 
     results = data.get("results")
     if not isinstance(results, list):
         raise _http_error(reply, "unexpected batch ack reply", data)
-    out: List[AckResult] = []
-    n = len(results)
-    for i, item in enumerate(items):
-        r = results[i] if i < n else None
-        if type(r) is not dict:
-            r = {}
-        if r.get("success"):
-            status = str(r.get("message") or item["status"])
-            out.append({"transactionId": item["transactionId"],
-                        "partitionId": item["partitionId"], "success": True,
-                        "status": status, "error": None, "dlq": status == "failed_dlq"})
-        else:
-            error = str(r.get("error") or r.get("message") or "acknowledgement rejected")
-            out.append(_ack_result(item, False, item["status"], error, None))
-    return out
+    return cast("List[AckResult]", _core.ack_results(results, items))
 
 
 # ---------------------------------------------------------------- leases

@@ -354,3 +354,46 @@ def test_aggregate_bad_specs(twins: Twins, spec: Any) -> None:
     a = outcome(compiled.window_aggregate, [{"v": 1}], spec)
     b = outcome(pure.window_aggregate, [{"v": 1}], spec)
     assert repr(a) == repr(b)
+
+
+# --- ack -----------------------------------------------------------------------------
+
+ack_message = st.fixed_dictionaries(
+    {"transactionId": st.sampled_from(["t1", "t2", ""]) | odd_values,
+     "partitionId": st.sampled_from(["p1", "p2", ""]) | odd_values},
+    optional={"leaseId": st.sampled_from(["L", ""]) | odd_values,
+              "consumerGroup": st.sampled_from([None, "g"]) | odd_values,
+              "_error": st.sampled_from([None, "", "why"]) | odd_values,
+              "_status": st.sampled_from([None, "failed"])},
+)
+
+
+@SETTINGS
+@given(
+    messages=st.lists(ack_message | odd_values, max_size=6),
+    status=st.sampled_from(["completed", "failed"]) | odd_values,
+    error=st.sampled_from([None, "", "boom"]) | odd_values,
+)
+def test_ack_items(twins: Twins, messages: list, status: Any, error: Any) -> None:
+    compiled, pure = twins
+    a = outcome(compiled.ack_items, messages, status, error)
+    b = outcome(pure.ack_items, messages, status, error)
+    assert a == b
+
+
+ack_result = st.fixed_dictionaries(
+    {}, optional={"success": st.booleans() | odd_values, "message": st.sampled_from(
+        ["completed", "failed_dlq", ""]) | odd_values, "error": odd_values},
+)
+
+
+@SETTINGS
+@given(
+    results=st.lists(ack_result | odd_values, max_size=6),
+    statuses=st.lists(st.sampled_from(["completed", "failed"]), max_size=6),
+)
+def test_ack_results(twins: Twins, results: list, statuses: list) -> None:
+    compiled, pure = twins
+    items = [{"transactionId": f"t{i}", "partitionId": "p", "status": s}
+             for i, s in enumerate(statuses)]
+    assert outcome(compiled.ack_results, results, items) == outcome(pure.ack_results, results, items)

@@ -181,3 +181,34 @@ async def test_unexpected_sender_error_is_reported_and_does_not_block() -> None:
     await add(mgr, "q", "p", 1, start=5)
     await mgr.flush()
     assert mgr.stats()["queuedBatches"] == 0 and mgr.stats()["sentMessages"] == 1
+
+
+async def test_sealed_batch_starts_sending_before_the_producer_goes_on() -> None:
+    send = FakeSender()
+    mgr = BufferManager(send)
+    await add(mgr, "q", "p", 2, count=3)
+    assert send.calls == []  # not full: nothing sealed, nothing sent
+    await add(mgr, "q", "p", 1, start=2, count=3)
+    assert [len(c[2]) for c in send.calls] == [3]  # the sender ran during that add
+    await mgr.flush()
+
+
+async def test_repeat_of_a_failed_item_fails_with_it() -> None:
+    mgr = BufferManager(FakeSender(fail=lambda txids: {0: "full"}))
+    frags, txids = _core.encode_push_items("q", "p", [
+        {"data": 1, "transactionId": "a"}, {"data": 2, "transactionId": "b"},
+        {"data": 3, "transactionId": "a"}])
+    await mgr.add("q", "p", frags, txids, 10, 60000)
+    with pytest.raises(BufferFlushError) as info:
+        await mgr.flush()
+    [failure] = info.value.failures
+    assert failure.transaction_ids == ["a", "a"] and failure.error == "full"
+    assert mgr.stats()["sentMessages"] == 1
+
+
+def test_buffer_options_fast_path_still_checks_types() -> None:
+    assert buffer_options({"message_count": 5, "time_millis": 7}) == (5, 7)
+    for bad in ({"message_count": True, "time_millis": 7}, {"message_count": 5, "time_millis": 0},
+                {"message_count": 5, "other": 7}):
+        with pytest.raises(QueenValidationError):
+            buffer_options(bad)

@@ -287,6 +287,53 @@ def test_ack_item_requires_ids_and_carries_lease() -> None:
                                            "leaseId": None}, "completed", None)
 
 
+def test_ack_items_fast_and_general_paths_agree() -> None:
+    msgs: List[Dict[str, Any]] = [
+        {"transactionId": f"t{i}", "partitionId": "p", "leaseId": f"L{i}" if i % 2 else "",
+         "consumerGroup": "g" if i % 3 else None} for i in range(6)]
+    msgs[4]["_error"] = "own"
+    fast = wire.ack_items(msgs, True, "ctx", wire.GEN_07)          # compiled/pure kernel
+    general = wire.ack_items(msgs, "success", "ctx", wire.GEN_07)  # Python loop
+    assert fast == general
+    assert fast[0][4]["error"] == "own" and fast[0][0]["error"] == "ctx"
+    mixed = wire.ack_items([msgs[0], {**msgs[1], "_status": False}], None, None, wire.GEN_07)
+    assert [it["status"] for it in mixed[0]] == ["completed", "failed"]
+    with pytest.raises(QueenValidationError):
+        wire.ack_items([msgs[0], {"transactionId": "t"}], True, None, wire.GEN_07)
+    with pytest.raises(QueenValidationError):
+        wire.ack_items([msgs[0], "text"], True, None, wire.GEN_07)
+    with pytest.raises(QueenServerFeatureError):
+        wire.ack_items([{**msgs[0], "_status": "dlq"}], True, None, wire.GEN_07)
+
+
+def test_push_failures_agree_with_parse_push() -> None:
+    seen = 0
+    for _gen, step in steps("push"):
+        if step["path"] != "/api/v1/push" or not isinstance(step["response"], list):
+            continue
+        sent = [f"tx-{n}" for n in range(len(step["body"]["items"]) + 1)]  # one never answered
+        results = wire.parse_push(reply_of(step), sent)
+        failed = wire.parse_push_failures(reply_of(step), len(sent))
+        expected = {i: r["error"] for i, r in enumerate(results) if r["status"] == "failed"}
+        expected[len(results)] = "no result for this item"
+        assert failed == expected
+        seen += len(failed)
+    assert seen > 5
+    body = b'[{"status":"queued"},7,{"status":"failed","error":"full"},{"status":""}]'
+    assert wire.parse_push_failures(Reply(200, body), 4) == {
+        1: "push failed", 2: "full", 3: "push failed"}
+    with pytest.raises(QueenHTTPError):
+        wire.parse_push_failures(Reply(200, b'{"error":"no such queue"}'), 1)
+
+
+def test_checked_names_stay_checked() -> None:
+    assert wire.check_name("queue name", "fine-name") == "fine-name"
+    assert wire.check_name("queue name", "fine-name") == "fine-name"  # cached now
+    for bad in ("a/b", "", "x y", 5, None):
+        with pytest.raises(QueenValidationError):
+            wire.check_name("queue name", bad)
+
+
 def test_empty_ack_batch_never_built() -> None:
     with pytest.raises(QueenValidationError):
         wire.ack_batch([], None)

@@ -28,6 +28,8 @@ __all__ = [
     "encode_push",
     "PushBuffer",
     "parse_pop",
+    "ack_items",
+    "ack_results",
     "MISSING",
     "get_path",
     "window_filter",
@@ -41,6 +43,7 @@ KERNELS = {
     "_ring": ("fnv1a32", "mix32", "HashRing"),
     "_push": ("encode_push_items", "join_items", "encode_push", "PushBuffer"),
     "_pop": ("parse_pop",),
+    "_ack": ("ack_items", "ack_results"),
     "_window": ("MISSING", "get_path", "window_filter", "window_group_by", "window_aggregate"),
 }
 
@@ -63,6 +66,7 @@ def _pure_forced() -> bool:
 
 
 if TYPE_CHECKING:
+    from ._ack_py import ack_items, ack_results
     from ._ids_py import is_uuid, uuid7
     from ._pop_py import parse_pop
     from ._push_py import PushBuffer, encode_push, encode_push_items, join_items

@@ -1,0 +1,66 @@
+"""Acknowledgement batches, pure-Python twin of ``_ack.pyx``."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+__all__ = ["ack_items", "ack_results"]
+
+
+def ack_items(
+    messages: Sequence[Any], status: str, error: Any
+) -> Optional[Tuple[List[Dict[str, Any]], List[Any]]]:
+    """The wire items of one ack call, and each message's ``consumerGroup``.
+
+    Item: ``{"transactionId", "partitionId", "status"[, "leaseId"][, "error"]}``;
+    ``leaseId`` only when a non-empty str; ``error`` = ``str(m["_error"] or error)``
+    unless that is None. Returns None (the caller's general path decides) when a
+    message is not a dict, carries ``_status``, or lacks a non-empty str
+    ``transactionId``/``partitionId``.
+    """
+    if type(status) is not str:
+        raise TypeError(f"status must be a str, not {type(status).__name__}")
+    items: List[Dict[str, Any]] = []
+    groups: List[Any] = []
+    for m in messages:
+        if type(m) is not dict or "_status" in m:
+            return None
+        txid = m.get("transactionId")
+        pid = m.get("partitionId")
+        if type(txid) is not str or type(pid) is not str or not txid or not pid:
+            return None
+        item: Dict[str, Any] = {"transactionId": txid, "partitionId": pid, "status": status}
+        lease = m.get("leaseId")
+        if type(lease) is str and lease:
+            item["leaseId"] = lease
+        err = m.get("_error") or error
+        if err is not None:
+            item["error"] = str(err)
+        items.append(item)
+        groups.append(m.get("consumerGroup"))
+    return items, groups
+
+
+def ack_results(
+    results: Sequence[Any], items: Sequence[Mapping[str, Any]]
+) -> List[Dict[str, Any]]:
+    """Per-item outcomes of a 0.7 batch ack reply (``results`` of ``{"results": [...]}``),
+    one per item in order: ``{"transactionId", "partitionId", "success", "status",
+    "error", "dlq"}``. A missing or non-dict result counts as rejected."""
+    out: List[Dict[str, Any]] = []
+    n = len(results)
+    for i, item in enumerate(items):
+        r = results[i] if i < n else None
+        if type(r) is not dict:
+            r = {}
+        if r.get("success"):
+            status = str(r.get("message") or item["status"])
+            out.append({"transactionId": item["transactionId"],
+                        "partitionId": item["partitionId"], "success": True,
+                        "status": status, "error": None, "dlq": status == "failed_dlq"})
+        else:
+            error = str(r.get("error") or r.get("message") or "acknowledgement rejected")
+            out.append({"transactionId": item["transactionId"],
+                        "partitionId": item["partitionId"], "success": False,
+                        "status": item["status"], "error": error, "dlq": None})
+    return out
