@@ -103,6 +103,10 @@ def kernels(core: SimpleNamespace) -> Dict[str, Callable[[], Any]]:
     uuid7 = core.uuid7
     lookup = ring.lookup
     PushBuffer = core.PushBuffer
+    popped = orjson.loads(reply)["messages"]
+    ack_items = core.ack_items(popped, "completed", None)[0]
+    ack_replies = [{"transactionId": it["transactionId"], "success": True,
+                    "message": "completed"} for it in ack_items]
 
     def uuid7_500() -> None:
         for _ in range(BATCH):
@@ -125,6 +129,8 @@ def kernels(core: SimpleNamespace) -> Dict[str, Callable[[], Any]]:
         "ring_lookup_500": ring_500,
         "uuid7_500": uuid7_500,
         "buffer_append_500": buffer_500,
+        "ack_items_500": lambda: core.ack_items(popped, "completed", None),
+        "ack_results_500": lambda: core.ack_results(ack_replies, ack_items),
         "window_aggregate_100k": lambda: core.window_aggregate(window, SPEC),
     }
 
@@ -154,6 +160,8 @@ KERNELS = [
     "ring_lookup_500",
     "uuid7_500",
     "buffer_append_500",
+    "ack_items_500",
+    "ack_results_500",
     "window_aggregate_100k",
 ]
 
