@@ -299,3 +299,19 @@ async def test_stale_pool_after_a_server_restart_is_not_fatal(http1_backend: str
             stale.update({1, 2, 3})
             r = await t.request("POST", "/api/v1/ack", body=b"{}", idempotent=False)
             assert r.status == 200
+
+
+def test_backend_choice(monkeypatch: pytest.MonkeyPatch):
+    from queen.errors import QueenValidationError
+    from queen.http import transport as transport_module
+
+    monkeypatch.setenv(transport_module.BACKEND_ENV, "aiohttp")
+    assert transport_module.http1_backend() == "aiohttp"
+    assert type(make("http://127.0.0.1:1")._backend).__name__ == "_AiohttpBackend"
+    monkeypatch.setenv(transport_module.BACKEND_ENV, "curl")
+    with pytest.raises(QueenValidationError, match="httptools"):
+        transport_module.http1_backend()
+    monkeypatch.delenv(transport_module.BACKEND_ENV)
+    monkeypatch.setattr(transport_module, "H1Backend", None)  # httptools not installed
+    assert transport_module.http1_backend() == "aiohttp"
+    assert type(make("http://127.0.0.1:1")._backend).__name__ == "_AiohttpBackend"

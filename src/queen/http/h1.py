@@ -1,8 +1,9 @@
 """HTTP/1.1 backend: asyncio.Protocol connections parsed by httptools (llhttp, the
 parser uvicorn uses) and a small keep-alive pool.
 
-Why not aiohttp here: its request/response objects cost ~75 us of CPU per request,
-about three times this path. Rules kept from the Queen servers:
+Why not aiohttp here: its request/response machinery costs ~60-90 us of CPU per
+request on loopback, about four times this path (benchmarks/bench_transport.py).
+Rules kept from the Queen servers:
 
 * head and body go out in ONE ``transport.write`` (Queen 0.7.5 crashes when a body
   arrives in a separate TCP segment);

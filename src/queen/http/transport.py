@@ -1,6 +1,6 @@
 """HTTP transport: pooled connections, retries with backoff, failover, health marking.
 
-HTTP/1.1 goes over our own httptools-based pool (``h1.py``; about a third of
+HTTP/1.1 goes over our own httptools-based pool (``h1.py``; about a quarter of
 aiohttp's CPU per request), or over aiohttp when httptools is missing or
 ``QUEEN_HTTP1_BACKEND=aiohttp``. Both write a request's headers and body in one
 ``send`` (real Queen 0.7.5 crashes when a lease-extend body arrives in a separate
