@@ -186,11 +186,10 @@ class BufferManager:
         if slot is None:
             slot = self._slots[key] = _Slot(_core.PushBuffer(max_count, max_millis))
         buf = slot.buffer
-        was_empty = buf.count == 0
         if buf.append(fragments, txids):
             self._seal(key)
             return True
-        if was_empty:
+        if slot.timer is None:  # the first item since the last seal: start its clock
             slot.timer = asyncio.get_running_loop().call_later(
                 buf.max_millis / 1000.0, self._seal, key
             )

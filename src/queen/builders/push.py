@@ -85,8 +85,8 @@ class PushBuilder:
         if queen._closed:
             raise QueenConnectionError("this Queen client is closed: create a new one")
         buffers = queen._buffers
-        if buffers.put(self._queue, self._partition, self._fragments, self._txids,
-                       *self._buffer):
+        count, millis = self._buffer
+        if buffers.put(self._queue, self._partition, self._fragments, self._txids, count, millis):
             yield from buffers.settle().__await__()
         if self._on_success is not None:
             yield from call_back(self._on_success, self._messages).__await__()
