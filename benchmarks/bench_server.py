@@ -7,6 +7,10 @@ a GIL) unless QUEEN_URL is set, then measures:
 
 * push: batches of 500 messages, a few requests in flight -> messages/s
 * pop+ack: workers each pop 1 message and ack it, one partition per worker -> round trips/s
+* pop1 auto-ack: one worker pops 1 message at a time with autoAck=true -> pops/s
+
+With the embedded server started here, each phase also reports the server process's
+CPU time per message (Linux /proc), a figure far less noisy than rates on a busy box.
 """
 
 from __future__ import annotations
@@ -29,6 +33,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def proc_cpu(pid: Optional[int]) -> Optional[float]:
+    """user+system CPU seconds of a process (Linux), None when unknown."""
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_embedded(compat: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -98,20 +114,61 @@ async def bench_pop_ack(session: aiohttp.ClientSession, base: str, queue: str, t
     return done / (time.perf_counter() - t0)
 
 
-async def main_async(base: str, messages: int, roundtrips: int) -> Dict[str, float]:
+async def bench_pop_auto(session: aiohttp.ClientSession, base: str, queue: str,
+                         total: int, partitions: int = 10) -> float:
+    """Queue-route pops of 1 message with autoAck, one at a time (the consume path)."""
+    items = [{"queue": queue, "partition": f"p{i % partitions}", "payload": {"i": i}}
+             for i in range(total)]
+    for start in range(0, total, 500):
+        await post(session, base + "/api/v1/push", {"items": items[start:start + 500]})
+    url = f"{base}/api/v1/pop/queue/{queue}?batch=1&wait=false&autoAck=true"
+    t0 = time.perf_counter()
+    for _ in range(total):
+        async with session.get(url) as resp:
+            body = orjson.loads(await resp.read())
+        assert body and len(body["messages"]) == 1, body
+    return total / (time.perf_counter() - t0)
+
+
+class Phase:
+    """Rate of one phase plus the server CPU it cost per message."""
+
+    def __init__(self, pid: Optional[int]) -> None:
+        self.pid = pid
+        self.cpu: Dict[str, Optional[float]] = {}
+
+    async def run(self, name: str, count: int, coro: Any) -> float:
+        c0 = proc_cpu(self.pid)
+        rate = float(await coro)
+        c1 = proc_cpu(self.pid)
+        self.cpu[name] = (c1 - c0) / count * 1e6 if c0 is not None and c1 is not None else None
+        return rate
+
+
+async def main_async(base: str, messages: int, roundtrips: int,
+                     pid: Optional[int] = None) -> Dict[str, Any]:
     conn = aiohttp.TCPConnector(limit=32)
+    phase = Phase(pid)
     async with aiohttp.ClientSession(connector=conn) as session:
         run = uuid.uuid4().hex[:8]
-        for q in (f"bench-push-{run}", f"bench-pop-{run}"):
+        names = (f"bench-push-{run}", f"bench-pop-{run}", f"bench-auto-{run}")
+        for q in names:
             await post(session, base + "/api/v1/configure", {"queue": q, "options": {
                 "leaseTime": 60}})
-        await bench_push(session, base, f"bench-push-{run}", 5000)  # warm-up
-        push_rate = await bench_push(session, base, f"bench-push-{run}", messages)
-        pop_rate = await bench_pop_ack(session, base, f"bench-pop-{run}", roundtrips)
-        for q in (f"bench-push-{run}", f"bench-pop-{run}"):
+        await bench_push(session, base, names[0], 5000)  # warm-up
+        push_rate = await phase.run("push", messages, bench_push(session, base, names[0],
+                                                                 messages))
+        # CPU per round trip here includes pushing the messages first (cheap, batched)
+        pop_rate = await phase.run("pop_ack", roundtrips,
+                                   bench_pop_ack(session, base, names[1], roundtrips))
+        auto_n = max(1, roundtrips // 2)
+        auto_rate = await phase.run("pop_auto", auto_n,
+                                    bench_pop_auto(session, base, names[2], auto_n))
+        for q in names:
             async with session.delete(f"{base}/api/v1/resources/queues/{q}") as resp:
                 await resp.read()
-        return {"push_msgs_per_s": push_rate, "pop_ack_per_s": pop_rate}
+        return {"push_msgs_per_s": push_rate, "pop_ack_per_s": pop_rate,
+                "pop_auto_per_s": auto_rate, "server_cpu_us": phase.cpu}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -125,14 +182,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     if not url:
         proc, url = start_embedded(args.compat)
     try:
-        res = asyncio.run(main_async(url.rstrip("/"), args.messages, args.roundtrips))
+        res = asyncio.run(main_async(url.rstrip("/"), args.messages, args.roundtrips,
+                                     proc.pid if proc is not None else None))
     finally:
         if proc is not None:
             proc.terminate()
             proc.wait(5)
     where = url if os.environ.get("QUEEN_URL") else f"embedded {args.compat}"
     print(f"{where}: push {res['push_msgs_per_s']:,.0f} msg/s (batches of 500); "
-          f"pop+ack {res['pop_ack_per_s']:,.0f} round trips/s")
+          f"pop+ack {res['pop_ack_per_s']:,.0f} round trips/s; "
+          f"pop1 auto-ack {res['pop_auto_per_s']:,.0f} pops/s")
+    cpu = res["server_cpu_us"]
+    if any(v is not None for v in cpu.values()):
+        shown = ", ".join(f"{k} {v:.1f}" for k, v in cpu.items() if v is not None)
+        print(f"server CPU us per message: {shown}")
     return 0
 
 

@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
 
 import orjson
 from aiohttp import web
+from multidict import CIMultiDict
 
 from .broker import (
     QUEUE_MODE,
@@ -41,6 +42,10 @@ CORS = {
     "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
     "Access-Control-Allow-Headers": "Content-Type, Authorization",
 }
+# Prebuilt reply headers (same names, values and order web.Response would make from
+# headers=CORS plus content_type="application/json"); copied per response by aiohttp.
+JSON_HEADERS: CIMultiDict[str] = CIMultiDict(CORS)
+JSON_HEADERS["Content-Type"] = "application/json"
 BROKER_KEY = web.AppKey("queen_broker", Broker)
 SERVER_KEY = web.AppKey("queen_server", object)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -52,10 +57,27 @@ def _dt(t: float) -> datetime:
     return datetime.fromtimestamp(t, tz=timezone.utc)
 
 
+_last_sec = -1
+_last_prefix = ""
+
+
+def _sec_prefix(t: float) -> str:
+    """``_dt(t).strftime("%Y-%m-%dT%H:%M:%S")``, cached for the last whole second:
+    pops and acks format timestamps of the same second over and over."""
+    global _last_sec, _last_prefix
+    s = int(t)
+    if t < 0 or t - s >= 0.9999995:  # datetime may round up into the next second
+        return _dt(t).strftime("%Y-%m-%dT%H:%M:%S")
+    if s != _last_sec:
+        _last_prefix = _dt(s).strftime("%Y-%m-%dT%H:%M:%S")
+        _last_sec = s
+    return _last_prefix
+
+
 def iso_ms(t: Optional[float]) -> Optional[str]:
     if t is None:
         return None
-    return _dt(t).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(t * 1000) % 1000:03d}Z"
+    return f"{_sec_prefix(t)}.{int(t * 1000) % 1000:03d}Z"
 
 
 def iso_us(t: float) -> str:
@@ -63,7 +85,7 @@ def iso_us(t: float) -> str:
 
 
 def iso_sec(t: float) -> str:
-    return _dt(t).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return _sec_prefix(t) + ".000Z"
 
 
 def pg_ts(t: Optional[float]) -> Optional[str]:
@@ -78,20 +100,28 @@ def pg_ts(t: Optional[float]) -> Optional[str]:
 _INT_RE = re.compile(r"^\s*([+-]?\d+)")
 
 
-def q_int(request: web.Request, name: str, default: int) -> int:
+def s_int(raw: Optional[str], default: int) -> int:
     """stoi semantics: leading integer or the default."""
-    raw = request.query.get(name)
     if raw is None:
         return default
+    if raw.isdigit() and raw.isascii():  # the common case, without the regex
+        return int(raw)
     m = _INT_RE.match(raw)
     return int(m.group(1)) if m else default
 
 
-def q_bool(request: web.Request, name: str, default: bool) -> bool:
-    raw = request.query.get(name)
+def s_bool(raw: Optional[str], default: bool) -> bool:
     if raw is None:
         return default
     return raw in ("true", "1") or default
+
+
+def q_int(request: web.Request, name: str, default: int) -> int:
+    return s_int(request.query.get(name), default)
+
+
+def q_bool(request: web.Request, name: str, default: bool) -> bool:
+    return s_bool(request.query.get(name), default)
 
 
 def q_str(request: web.Request, name: str) -> Optional[str]:
@@ -121,8 +151,7 @@ class QueenServer:
     # ---- plumbing
 
     def json(self, data: Any, status: int = 200) -> web.Response:
-        return web.Response(body=orjson.dumps(data), status=status,
-                            content_type="application/json", headers=CORS)
+        return web.Response(body=orjson.dumps(data), status=status, headers=JSON_HEADERS)
 
     def error(self, text: str, status: int = 400) -> web.Response:
         """A validation error: 0.7 sends every handler answer with HTTP 200."""
@@ -481,14 +510,15 @@ class QueenServer:
     async def _pop(self, request: web.Request, queue: str, partition: Optional[str]) -> web.Response:
         if self.b.pop_maintenance and self.v15:
             return self.json({"messages": [], "paused": True}, 204)
-        group = q_str(request, "consumerGroup") or QUEUE_MODE
-        batch = q_int(request, "batch", 1)
-        wait = q_bool(request, "wait", False)
-        timeout = q_int(request, "timeout", 30000)
-        auto_ack = q_bool(request, "autoAck", False) and not (wait and not self.v15)
-        sub_mode = q_str(request, "subscriptionMode")
-        sub_from = q_str(request, "subscriptionFrom")
-        parts = q_int(request, "partitions", 1) if self.v15 and partition is None else 1
+        get = request.query.get  # parsed once per request
+        group = get("consumerGroup") or QUEUE_MODE
+        batch = s_int(get("batch"), 1)
+        wait = s_bool(get("wait"), False)
+        timeout = s_int(get("timeout"), 30000)
+        auto_ack = s_bool(get("autoAck"), False) and not (wait and not self.v15)
+        sub_mode = get("subscriptionMode") or None
+        sub_from = get("subscriptionFrom") or None
+        parts = s_int(get("partitions"), 1) if self.v15 and partition is None else 1
         g = None if group == QUEUE_MODE else group
 
         def attempt() -> PopResult:

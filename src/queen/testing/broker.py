@@ -684,19 +684,24 @@ class Broker:
         if batch == 0:
             return PopResult("none", q, g)
         cands: List[Tuple[Partition, Optional[GroupState]]] = []
+        window = q.opt("windowBuffer")
+        hidden_after = now - window  # windowBuffer: newest message must be older than this
         for p in q.partitions.values():
+            # inlined GroupState.leased / Partition.has_after / _buffered: the hot loop
             st = p.states.get(g)
-            if st is not None:
-                if st.leased(now) or not p.has_after(st.cursor):
-                    continue
-            elif not p.messages:
+            seqs = p.seqs
+            if not seqs:
                 continue
-            if self._buffered(q, p, now):
+            if st is not None and ((st.lease_id is not None and st.lease_expires > now)
+                                   or seqs[-1] <= st.cursor):
+                continue
+            if window > 0 and p.messages[-1].created > hidden_after:
                 continue
             cands.append((p, st))
         if not cands:
             return PopResult("none", q, g)
-        self._order(cands)
+        if len(cands) > 1:
+            self._order(cands)
         res = PopResult("ok", q, g)
         res.auto_ack = auto_ack
         lease_id = uuid7()
