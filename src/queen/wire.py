@@ -65,7 +65,7 @@ class Request(NamedTuple):  # a NamedTuple: built once or twice per message, che
 _BAD_NAME = re.compile(r"[/?#%\s\x00-\x1f\x7f]")
 
 
-_GOOD_NAMES: Dict[str, None] = {}  # names already checked (most clients use a handful)
+_GOOD_NAMES: Dict[str, None] = {}  # names already checked; cleared, never rebound (aliased)
 _GOOD_NAMES_SIZE = 4096
 
 

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from ..client import Queen
 
 
+_encode = _core.encode_push_items  # bound once: called for every push
+
+
 def _as_list(messages: Any) -> List[Mapping[str, Any]]:
     if type(messages) is list:  # the common case, without the slow ABC check
         return messages
@@ -50,7 +53,7 @@ class PushBuilder:
         self._buffer = buffer
         # Encode now: bad input fails here, before anything is sent or buffered.
         try:
-            self._fragments, self._txids = _core.encode_push_items(
+            self._fragments, self._txids = _encode(
                 queue, partition, self._messages
             )
         except (TypeError, ValueError) as e:

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from .consume import ConsumeBuilder
 
 SUBSCRIPTION_MODES = ("all", "new", "new-only")
+DEFAULT_PARTITION = wire.DEFAULT_PARTITION
+_GOOD_NAMES = wire._GOOD_NAMES  # names wire.check_name already accepted (same dict)
 MAX_LONG_POLL_MILLIS = 100_000
 
 
@@ -54,7 +56,7 @@ class QueueBuilder:
 
     def __init__(self, queen: Queen, name: Optional[str] = None) -> None:
         self._queen = queen
-        if name is None or (type(name) is str and name in wire._GOOD_NAMES):
+        if name is None or (type(name) is str and name in _GOOD_NAMES):
             self._name = name
         else:
             self._name = wire.check_name("queue name", name)
@@ -120,7 +122,7 @@ class QueueBuilder:
         name = self._name
         if name is None:
             name = self._need_name("push()")
-        return PushBuilder(self._queen, name, self._partition or wire.DEFAULT_PARTITION,
+        return PushBuilder(self._queen, name, self._partition or DEFAULT_PARTITION,
                            messages, self._buffer)
 
     async def flush_buffer(self) -> None:
