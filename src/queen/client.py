@@ -68,8 +68,7 @@ class Queen:
         self._buffers = BufferManager(self._send_buffered)
         self._gen: Optional[str] = wire.normalise_version(self._config.server_version)
         self._gen_lock: Optional[asyncio.Lock] = None
-        # message -> its trace(event) callable, made in C for every popped message
-        self._trace_factory: Callable[[Dict[str, Any]], Any] = partial(partial, self._trace)
+        self._trace_for: Callable[[Dict[str, Any]], Any] = partial(partial, self._trace)
         self._closed = False
         log.info("Queen.constructor", {"status": "initialized", "urls": len(self._config.urls)})
 
@@ -133,6 +132,15 @@ class Queen:
         """The buffer's sender: only what was not stored comes back."""
         reply = await self._request(wire.push(body, queue, partition))
         return wire.parse_push_failures(reply, len(txids))
+
+    def _trace_factory(self, message: Dict[str, Any]) -> Any:
+        """A popped message's ``trace(event)``. It keeps the ids, not the message: a
+        message holding a callable that holds the message is a cycle that only the
+        garbage collector frees (a third of the CPU of batch pop+ack went there)."""
+        get = message.get
+        return self._trace_for({"transactionId": get("transactionId"),
+                                "partitionId": get("partitionId"),
+                                "consumerGroup": get("consumerGroup")})
 
     async def _trace(self, message: Mapping[str, Any], event: Mapping[str, Any]) -> Dict[str, Any]:
         """Record a trace event; never raises (failures are logged and returned)."""
