@@ -86,20 +86,34 @@ def _new_loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
 
 
+class _Running:
+    """A started app: aiohttp's runner behind the hot-path front (front.py)."""
+
+    def __init__(self, runner: Any, listener: Any, front: Any) -> None:
+        self.runner = runner
+        self.listener = listener
+        self.front = front
+
+    async def cleanup(self) -> None:
+        self.listener.close()
+        self.front.close_all()
+        await self.runner.cleanup()
+
+
 async def _start(compat: str, host: str, port: int, broker: Broker) -> Any:
     from aiohttp import web
 
     from .app import SERVER_KEY
     from .app import make_app as _make_app
+    from .front import listen
 
     app = _make_app(broker, compat)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5,
                            handler_cancellation=True)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    real_port = runner.addresses[0][1]
-    return runner, real_port, app[SERVER_KEY]
+    server = app[SERVER_KEY]
+    listener, front, addresses = await listen(server, runner.server, host, port)
+    return _Running(runner, listener, front), addresses[0][1], server
 
 
 def _url(host: str, port: int) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from typing import List, Optional
 
@@ -19,22 +20,34 @@ def main(argv: Optional[List[str]] = None) -> int:
                         help="server generation to imitate (default 0.7)")
     args = parser.parse_args(argv)
 
-    from aiohttp import web
-
-    from .app import make_app
-
     try:
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     except ImportError:
         pass
-    app = make_app(Broker(args.compat), args.compat)
-    print(f"queen embedded server ({args.compat}) on http://{args.host}:{args.port}",
-          file=sys.stderr, flush=True)
-    web.run_app(app, host=args.host, port=args.port, access_log=None, print=None,
-                handler_cancellation=True, shutdown_timeout=0.5)
+    asyncio.run(_serve(args.host, args.port, args.compat))
     return 0
+
+
+async def _serve(host: str, port: int, compat: str) -> None:
+    """Serve until SIGINT/SIGTERM (what web.run_app did, with the hot-path front)."""
+    from . import _start
+
+    running, _, _ = await _start(compat, host, port, Broker(compat))
+    print(f"queen embedded server ({compat}) on http://{host}:{port}",
+          file=sys.stderr, flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # pragma: no cover - Windows
+            pass
+    try:
+        await stop.wait()
+    finally:
+        await running.cleanup()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import importlib
 import re
 import time
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Tuple, Union
 
 import orjson
 from aiohttp import web
@@ -49,6 +49,7 @@ JSON_HEADERS["Content-Type"] = "application/json"
 BROKER_KEY = web.AppKey("queen_broker", Broker)
 SERVER_KEY = web.AppKey("queen_server", object)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Reply = Tuple[int, bytes]  # status and JSON body of a hot-path answer (front.py sends it raw)
 
 # ---------------------------------------------------------------- formatting
 
@@ -133,6 +134,31 @@ class BadRequest(Exception):
     """A validation error answered before any state change (0.15: real 400)."""
 
 
+class PopWait:
+    """A pop that found nothing and asked to wait: long-poll ``attempt`` on ``queue``,
+    then ``finish`` the result into a reply."""
+
+    __slots__ = ("queue", "attempt", "timeout", "finish")
+
+    def __init__(self, queue: str, attempt: Callable[[], PopResult], timeout: int,
+                 finish: Callable[[Optional[PopResult]], Reply]) -> None:
+        self.queue = queue
+        self.attempt = attempt
+        self.timeout = timeout
+        self.finish = finish
+
+
+def web_reply(reply: Reply) -> web.Response:
+    return web.Response(body=reply[1], status=reply[0], headers=JSON_HEADERS)
+
+
+def request_gone(request: web.Request) -> Callable[[], bool]:
+    def gone() -> bool:
+        transport = request.transport
+        return transport is None or transport.is_closing()
+    return gone
+
+
 # ---------------------------------------------------------------- the server
 
 
@@ -157,14 +183,28 @@ class QueenServer:
         """A validation error: 0.7 sends every handler answer with HTTP 200."""
         return self.json({"error": text}, status if self.v15 else 200)
 
-    async def body(self, request: web.Request) -> Any:
-        raw = await request.read()
+    def out(self, data: Any, status: int = 200) -> Reply:
+        return status, orjson.dumps(data)
+
+    def guarded(self, core: Callable[[bytes], Reply], raw: bytes) -> Reply:
+        """``core(raw)`` with the middleware's mapping of refusals (front.py path)."""
+        try:
+            return core(raw)
+        except BadRequest as exc:
+            return self.out({"error": str(exc)}, 400 if self.v15 else 200)
+        except BrokerError as exc:
+            return self.out({"error": str(exc)}, 200)
+
+    def parse(self, raw: bytes) -> Any:
         if not raw:
             raise BadRequest("Empty request body")
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise BadRequest(f"Invalid JSON: {exc}") from None
+
+    async def body(self, request: web.Request) -> Any:
+        return self.parse(await request.read())
 
     def notify(self, queue: str) -> None:
         for key in (queue, "*"):
@@ -191,7 +231,7 @@ class QueenServer:
                 if not futs:
                     self._waiters.pop(key, None)
 
-    async def long_poll(self, request: web.Request, key: str, queue: Optional[str],
+    async def long_poll(self, gone: Callable[[], bool], key: str, queue: Optional[str],
                         attempt: Callable[[], PopResult], timeout_ms: int) -> Optional[PopResult]:
         """Retry ``attempt`` whenever something changes (push, ack, lease release) or a
         timed event is due (lease expiry, delay, window buffer) until it yields
@@ -199,8 +239,7 @@ class QueenServer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0, timeout_ms) / 1000.0
         while True:
-            transport = request.transport
-            if transport is None or transport.is_closing():
+            if gone():
                 return None  # client gone: do not take a lease nobody will see
             res = attempt()
             if res.items or res.status == "error":
@@ -399,16 +438,19 @@ class QueenServer:
         return items
 
     async def push(self, request: web.Request) -> web.Response:
-        items = self._validate_items(await self.body(request))
+        return web_reply(self.push_core(await request.read()))
+
+    def push_core(self, raw: bytes) -> Reply:
+        items = self._validate_items(self.parse(raw))
         if not items:
-            return self.json([], 201 if self.v15 else 200)
+            return self.out([], 201 if self.v15 else 200)
         bad_trace = [it for it in items if it.get("traceId") is not None
                      and not is_uuid(it["traceId"])]
         if bad_trace:
             return self._bad_trace(items)
         if self.b.maintenance:
             self.b.buffer_push(items)
-            return self.json([self._buffered(it) for it in items], 200)
+            return self.out([self._buffered(it) for it in items], 200)
         results = self.b.push(items)
         out: List[Dict[str, Any]] = []
         if self.v15:
@@ -433,7 +475,7 @@ class QueenServer:
                 if r.error:
                     row["error"] = r.error
                 out.append(row)
-        return self.json(out)
+        return self.out(out)
 
     def _buffered(self, item: Dict[str, Any]) -> Dict[str, Any]:
         if self.v15:
@@ -442,12 +484,12 @@ class QueenServer:
                     "transactionId": item.get("transactionId")}
         return {"status": "buffered", "transaction_id": item.get("transactionId")}
 
-    def _bad_trace(self, items: List[Dict[str, Any]]) -> web.Response:
+    def _bad_trace(self, items: List[Dict[str, Any]]) -> Reply:
         """A non-UUID traceId fails the database insert.  The real servers then park
         the items in their failover file; we store nothing and say so plainly."""
         text = f'invalid input syntax for type uuid: "{items[0].get("traceId")}"'
         if self.v15:
-            return self.json({"error": text}, 200)
+            return self.out({"error": text}, 200)
         out = []
         for it in items:
             row = {"transaction_id": it.get("transactionId") or uuid7(), "status": "failed",
@@ -455,7 +497,7 @@ class QueenServer:
             if it.get("traceId") is not None:
                 row["trace_id"] = it["traceId"]
             out.append(row)
-        return self.json(out)
+        return self.out(out)
 
     # ---- pop
 
@@ -472,18 +514,17 @@ class QueenServer:
                 "consumerGroup": group}
 
     def pop_reply(self, res: Optional[PopResult], queue: str, partition: Optional[str],
-                  group: str, waited: bool) -> web.Response:
+                  group: str, waited: bool) -> Reply:
         if self.v15:
-            return self.json(self._pop15(res, queue, partition, group))
+            return self.out(self._pop15(res, queue, partition, group))
         if res is None:
-            return web.Response(status=200, body=b"", headers=CORS,
-                                content_type="application/json")
+            return 200, b""
         if not res.items:
-            return self.json(None)
+            return 200, b"null"
         lease = res.lease_id
         if res.auto_ack:
             lease = uuid7()  # 0.7 still reports a (released) lease id
-        return self.json({"messages": [self._msg07(p, m, group, lease) for p, m in res.items]})
+        return self.out({"messages": [self._msg07(p, m, group, lease) for p, m in res.items]})
 
     def _pop15(self, res: Optional[PopResult], queue: str, partition: Optional[str],
                group: str) -> Dict[str, Any]:
@@ -510,7 +551,17 @@ class QueenServer:
     async def _pop(self, request: web.Request, queue: str, partition: Optional[str]) -> web.Response:
         if self.b.pop_maintenance and self.v15:
             return self.json({"messages": [], "paused": True}, 204)
-        get = request.query.get  # parsed once per request
+        r = self.pop_begin(request.query.get, queue, partition)
+        if isinstance(r, PopWait):
+            res = await self.long_poll(request_gone(request), r.queue, r.queue, r.attempt,
+                                       r.timeout)
+            r = r.finish(res)
+        return web_reply(r)
+
+    def pop_begin(self, get: Callable[[str], Optional[str]], queue: str,
+                  partition: Optional[str]) -> Union[Reply, PopWait]:
+        """The first pop attempt: a reply, or a PopWait when it must long-poll.
+        (0.15 pop maintenance is the caller's business.)"""
         group = get("consumerGroup") or QUEUE_MODE
         batch = s_int(get("batch"), 1)
         wait = s_bool(get("wait"), False)
@@ -526,8 +577,9 @@ class QueenServer:
 
         res = attempt()
         if wait and not res.items and res.status != "error":
-            res2 = await self.long_poll(request, queue, queue, attempt, timeout)
-            return self.pop_reply(res2, queue, partition, group, True)
+            def finish(res2: Optional[PopResult]) -> Reply:
+                return self.pop_reply(res2, queue, partition, group, True)
+            return PopWait(queue, attempt, timeout, finish)
         return self.pop_reply(res, queue, partition, group, False)
 
     async def pop_queue(self, request: web.Request) -> web.Response:
@@ -550,8 +602,9 @@ class QueenServer:
 
         res: Optional[PopResult] = attempt()
         if wait and res is not None and not res.items:
-            res = await self.long_poll(request, "*", None, attempt, q_int(request, "timeout", 30000))
-        return self.pop_reply(res, "", None, group, wait)
+            res = await self.long_poll(request_gone(request), "*", None, attempt,
+                                       q_int(request, "timeout", 30000))
+        return web_reply(self.pop_reply(res, "", None, group, wait))
 
     # ---- ack
 
@@ -562,7 +615,10 @@ class QueenServer:
                 "leaseReleased": o.lease_released if o.success else False, "dlq": o.dlq}
 
     async def ack(self, request: web.Request) -> web.Response:
-        body = await self.body(request)
+        return web_reply(self.ack_core(await request.read()))
+
+    def ack_core(self, raw: bytes) -> Reply:
+        body = self.parse(raw)
         if not isinstance(body, dict) or not isinstance(body.get("transactionId"), str):
             raise BadRequest("transactionId is required")
         if not isinstance(body.get("partitionId"), str):
@@ -571,15 +627,18 @@ class QueenServer:
         o = self.b.ack(body["transactionId"], body["partitionId"], body.get("status"), group,
                        body.get("leaseId"), body.get("error"))
         if self.v15:
-            return self.json([self._ack_row15(0, o)])
+            return self.out([self._ack_row15(0, o)])
         if not o.success:
-            return self.json({"error": f"Failed to acknowledge message: {o.error}"})
-        return self.json({"transactionId": o.txid, "status": o.status,
+            return self.out({"error": f"Failed to acknowledge message: {o.error}"})
+        return self.out({"transactionId": o.txid, "status": o.status,
                           "consumerGroup": group if group not in (None, QUEUE_MODE) else None,
                           "acknowledgedAt": iso_ms(time.time())})
 
     async def ack_batch(self, request: web.Request) -> web.Response:
-        body = await self.body(request)
+        return web_reply(self.ack_batch_core(await request.read()))
+
+    def ack_batch_core(self, raw: bytes) -> Reply:
+        body = self.parse(raw)
         if not isinstance(body, dict) or not isinstance(body.get("acknowledgments"), list):
             raise BadRequest("acknowledgments array is required")
         acks = body["acknowledgments"]
@@ -592,7 +651,7 @@ class QueenServer:
         group = body.get("consumerGroup") if isinstance(body.get("consumerGroup"), str) else None
         outs = self.b.ack_batch(acks, group)
         if self.v15:
-            return self.json([self._ack_row15(i, o) for i, o in enumerate(outs)])
+            return self.out([self._ack_row15(i, o) for i, o in enumerate(outs)])
         results = []
         for o in outs:
             if o.success:
@@ -600,7 +659,7 @@ class QueenServer:
             else:
                 results.append({"success": False, "message": "batch_failed", "error": o.error})
         ok = sum(1 for o in outs if o.success)
-        return self.json({"successful": ok, "failed": len(outs) - ok, "results": results})
+        return self.out({"successful": ok, "failed": len(outs) - ok, "results": results})
 
     # ---- transaction
 
