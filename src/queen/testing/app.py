@@ -274,7 +274,10 @@ class QueenServer:
     # ---- configure / queues
 
     async def configure(self, request: web.Request) -> web.Response:
-        body = await self.body(request)
+        return web_reply(self.configure_core(await request.read()))
+
+    def configure_core(self, raw: bytes) -> Reply:
+        body = self.parse(raw)
         if not isinstance(body, dict) or not isinstance(body.get("queue"), str):
             raise BadRequest("queue is required")
         options = body.get("options")
@@ -287,22 +290,24 @@ class QueenServer:
             q = self.b.configure(body["queue"], body.get("namespace"), body.get("task"), opts)
         except BrokerError as exc:
             if self.v15:
-                return self.json({"error": str(exc), "success": False})
-            return self.json({"error": str(exc)})
+                return self.out({"error": str(exc), "success": False})
+            return self.out({"error": str(exc)})
         if self.v15 and q.bare_config:
-            return self.json({"error": "[json.exception.type_error.306] cannot use value() with "
+            return self.out({"error": "[json.exception.type_error.306] cannot use value() with "
                                        "null"})
         out: Dict[str, Any] = {"configured": True, "queue": q.name, "namespace": q.namespace,
                                "task": q.task, "options": dict(q.options)}
         if self.v15:
             out["queueId"] = q.id
             out["partitionId"] = q.partitions["Default"].id
-        return self.json(out)
+        return self.out(out)
 
     async def delete_queue(self, request: web.Request) -> web.Response:
-        name = request.match_info["queue"]
+        return web_reply(self.delete_queue_core(request.match_info["queue"]))
+
+    def delete_queue_core(self, name: str) -> Reply:
         existed = self.b.delete_queue(name)
-        return self.json({"deleted": True, "queue": name, "existed": existed})
+        return self.out({"deleted": True, "queue": name, "existed": existed})
 
     def _stats(self, p: Partition, now: float) -> Dict[str, int]:
         st = p.states.get(QUEUE_MODE)
@@ -664,7 +669,10 @@ class QueenServer:
     # ---- transaction
 
     async def transaction(self, request: web.Request) -> web.Response:
-        body = await self.body(request)
+        return web_reply(self.transaction_core(await request.read()))
+
+    def transaction_core(self, raw: bytes) -> Reply:
+        body = self.parse(raw)
         if not isinstance(body, dict) or not isinstance(body.get("operations"), list):
             raise BadRequest("operations array required")
         ops = body["operations"]
@@ -706,12 +714,12 @@ class QueenServer:
         err = facts["error"]
         if facts.get("fatal") is not None:
             if self.v15:
-                return self.json({"error": facts["fatal"]}, 500)
+                return self.out({"error": facts["fatal"]}, 500)
             out["error"] = facts["fatal"]
         elif err is not None and (self.v15 or not err.startswith(("ACK operation",
                                                                    "Unknown operation"))):
             out["error"] = err
-        return self.json(out)
+        return self.out(out)
 
     def _txn_partition(self, row: Dict[str, Any]) -> Optional[str]:
         q = self.b.queues.get(row["queue"])
@@ -721,19 +729,21 @@ class QueenServer:
     # ---- lease
 
     async def extend(self, request: web.Request) -> web.Response:
-        body = await self.body(request)
-        lease_id = request.match_info["lease"]
+        return web_reply(self.extend_core(await request.read(), request.match_info["lease"]))
+
+    def extend_core(self, raw: bytes, lease_id: str) -> Reply:
+        body = self.parse(raw)
         seconds = body.get("seconds", 60) if isinstance(body, dict) else 60
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
             seconds = 60
         expiry = self.b.extend_lease(lease_id, float(seconds))
         if self.v15:
-            return self.json([{"index": 0, "leaseId": lease_id, "success": expiry is not None,
+            return self.out([{"index": 0, "leaseId": lease_id, "success": expiry is not None,
                                "error": None if expiry is not None else "Lease not found",
                                "expiresAt": iso_ms(expiry)}])
         if expiry is None:
-            return self.json({"error": "Lease not found or expired"})
-        return self.json({"leaseId": lease_id, "extended": True, "seconds": seconds})
+            return self.out({"error": "Lease not found or expired"})
+        return self.out({"leaseId": lease_id, "extended": True, "seconds": seconds})
 
     # ---- DLQ
 
@@ -866,7 +876,10 @@ class QueenServer:
     # ---- traces
 
     async def trace_post(self, request: web.Request) -> web.Response:
-        body = await self.body(request)
+        return web_reply(self.trace_core(await request.read()))
+
+    def trace_core(self, raw: bytes) -> Reply:
+        body = self.parse(raw)
         if not isinstance(body, dict) or not body.get("transactionId") or not body.get(
                 "partitionId"):
             raise BadRequest("transactionId and partitionId are required")
@@ -884,17 +897,17 @@ class QueenServer:
         event: str = given_event if isinstance(given_event, str) else "info"
         pid = body["partitionId"]
         if self.v15 and not is_uuid(pid):
-            return self.json({"success": False, "error": (
+            return self.out({"success": False, "error": (
                 f'ERROR:  invalid input syntax for type uuid: "{pid}"\nCONTEXT:  PL/pgSQL '
                 "function queen.record_trace_v1(jsonb) line 16 at assignment\n")})
         t = self.b.record_trace(body["transactionId"], pid, names, event, body["data"], group)
         if t is None:
             if self.v15:
-                return self.json({"error": "Message not found", "success": False})
-            return self.json({"error": "Failed to record trace"})
+                return self.out({"error": "Message not found", "success": False})
+            return self.out({"error": "Failed to record trace"})
         if self.v15:
-            return self.json({"success": True, "traceId": t.id})
-        return self.json({"success": True})
+            return self.out({"success": True, "traceId": t.id})
+        return self.out({"success": True})
 
     def _trace_row(self, t: Any, full: bool) -> Dict[str, Any]:
         row = {"id": t.id, "event_type": t.event_type, "data": t.data,
@@ -1034,6 +1047,9 @@ class QueenServer:
     # ---- health / metrics / maintenance
 
     async def health(self, request: web.Request) -> web.Response:
+        return web_reply(self.health_core())
+
+    def health_core(self) -> Reply:
         out: Dict[str, Any] = {"status": "healthy", "database": "connected",
                                "server": "C++ Queen Server (Acceptor/Worker)", "worker_id": 0,
                                "version": "1.0.0"}
@@ -1041,7 +1057,7 @@ class QueenServer:
             out["server"] = "C++ Queen Server (libqueen)"
             out["shared_state"] = {"enabled": False}
             out["queen"] = {"worker_id": 0, "status": "active"}
-        return self.json(out)
+        return self.out(out)
 
     async def metrics(self, request: web.Request) -> web.Response:
         uptime = time.time() - self.started

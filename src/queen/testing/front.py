@@ -33,7 +33,7 @@ _MONTHS = ("", "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "O
 _FIXED = "".join(f"{k}: {v}\r\n" for k, v in JSON_HEADERS.items()).encode("latin-1")
 _SERVER = f"\r\nServer: {SERVER_SOFTWARE}\r\n".encode("latin-1")
 _STATUS = {code: f"HTTP/1.1 {code} {HTTPStatus(code).phrase}\r\n".encode("latin-1")
-           for code in (200, 201, 400)}
+           for code in (200, 201, 400, 500)}
 _date_sec = -1
 _date_bytes = b""
 
@@ -104,7 +104,8 @@ def parse(buf: bytearray) -> Any:
         return None
     lines = head.split(b"\r\n")
     parts = lines[0].split(b" ")
-    if len(parts) != 3 or parts[2] != b"HTTP/1.1" or parts[0] not in (b"GET", b"POST"):
+    if len(parts) != 3 or parts[2] != b"HTTP/1.1" or parts[0] not in (b"GET", b"POST",
+                                                                       b"DELETE"):
         return None
     target = parts[1].decode("ascii")
     if not target.startswith("/") or "%" in target:  # aiohttp would percent-decode
@@ -152,9 +153,11 @@ class Front:
         self.fallback = fallback      # aiohttp's web.Server: a RequestHandler per call
         self.conns: Set[FrontProtocol] = set()
         s = server
+        # the client's whole traffic, so its connections never need aiohttp
         self.posts: Dict[str, Callable[[bytes], Reply]] = {
             "/api/v1/ack": s.ack_core, "/api/v1/ack/batch": s.ack_batch_core,
-            "/api/v1/push": s.push_core}
+            "/api/v1/push": s.push_core, "/api/v1/configure": s.configure_core,
+            "/api/v1/transaction": s.transaction_core, "/api/v1/traces": s.trace_core}
 
     def __call__(self) -> FrontProtocol:
         return FrontProtocol(self)
@@ -196,7 +199,7 @@ class FrontProtocol(asyncio.Protocol):
             return self.inner.eof_received()
         return None
 
-    def connection_lost(self, exc: Optional[BaseException]) -> None:
+    def connection_lost(self, exc: Optional[Exception]) -> None:
         self.closed = True
         self.front.conns.discard(self)
         if self.inner is not None:
@@ -235,11 +238,23 @@ class FrontProtocol(asyncio.Protocol):
     def _route(self, req: _Request) -> Any:
         """A Reply, a PopWait, or None (not ours: delegate)."""
         server = self.front.server
-        if req.method == b"POST":
-            core = self.front.posts.get(req.path)
-            return None if core is None else server.guarded(core, req.body)
         segs = req.path.split("/")
         n = len(segs)
+        if req.method == b"POST":
+            core = self.front.posts.get(req.path)
+            if core is not None:
+                return server.guarded(core, req.body)
+            if n == 6 and segs[1:4] == ["api", "v1", "lease"] and segs[5] == "extend" and (
+                    _segment_ok(segs[4])):
+                return server.guarded(lambda raw: server.extend_core(raw, segs[4]), req.body)
+            return None
+        if req.method == b"DELETE":
+            if n == 6 and segs[1:5] == ["api", "v1", "resources", "queues"] and _segment_ok(
+                    segs[5]):
+                return server.delete_queue_core(segs[5])
+            return None
+        if req.path == "/health":
+            return server.health_core()
         if n not in (6, 8) or segs[1] != "api" or segs[2] != "v1" or segs[3] != "pop" or (
                 segs[4] != "queue") or not _segment_ok(segs[5]):
             return None
