@@ -105,6 +105,9 @@ def kernels(core: SimpleNamespace) -> Dict[str, Callable[[], Any]]:
     PushBuffer = core.PushBuffer
     popped = orjson.loads(reply)["messages"]
     ack_items = core.ack_items(popped, "completed", None)[0]
+    push_reply = orjson.dumps([
+        {"message_id": f"019a7c1e-4444-7000-8000-{i:012x}", "status": "queued",
+         "transaction_id": f"019a7c1e-3333-7000-8000-{i:012x}"} for i in range(BATCH)])
     ack_replies = [{"transactionId": it["transactionId"], "success": True,
                     "message": "completed"} for it in ack_items]
 
@@ -129,6 +132,7 @@ def kernels(core: SimpleNamespace) -> Dict[str, Callable[[], Any]]:
         "ring_lookup_500": ring_500,
         "uuid7_500": uuid7_500,
         "buffer_append_500": buffer_500,
+        "push_all_stored_500": lambda: core.push_all_stored(push_reply, BATCH),
         "ack_items_500": lambda: core.ack_items(popped, "completed", None),
         "ack_results_500": lambda: core.ack_results(ack_replies, ack_items),
         "window_aggregate_100k": lambda: core.window_aggregate(window, SPEC),
@@ -160,6 +164,7 @@ KERNELS = [
     "ring_lookup_500",
     "uuid7_500",
     "buffer_append_500",
+    "push_all_stored_500",
     "ack_items_500",
     "ack_results_500",
     "window_aggregate_100k",

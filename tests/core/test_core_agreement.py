@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from types import SimpleNamespace
@@ -397,3 +398,44 @@ def test_ack_results(twins: Twins, results: list, statuses: list) -> None:
     items = [{"transactionId": f"t{i}", "partitionId": "p", "status": s}
              for i, s in enumerate(statuses)]
     assert outcome(compiled.ack_results, results, items) == outcome(pure.ack_results, results, items)
+
+
+# --- push replies --------------------------------------------------------------------
+
+reply_values = (
+    st.sampled_from(["queued", "duplicate", "failed", "", "buffered", "st\\"])
+    | st.integers(min_value=-(10**20), max_value=10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.booleans() | st.none() | st.text(max_size=3) | st.lists(st.integers(), max_size=2)
+)
+reply_items = st.dictionaries(
+    st.sampled_from(["status", "message_id", "error", "st\u00e4tus", "index"]), reply_values,
+    max_size=4,
+) | st.integers() | st.none()
+
+
+def _stored_by_parse(body: bytes, count: int) -> bool:
+    """What the general path (orjson + the rules of wire.parse_push_failures) says."""
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(data, list) and len(data) == count and all(
+        isinstance(it, dict) and it.get("status") and it.get("status") != "failed"
+        for it in data)
+
+
+@SETTINGS
+@given(items=st.lists(reply_items, max_size=5), extra=st.integers(min_value=-1, max_value=1),
+       indent=st.booleans(), cut=st.integers(min_value=0, max_value=3))
+def test_push_all_stored(twins: Twins, items: list, extra: int, indent: bool, cut: int) -> None:
+    compiled, pure = twins
+    # the stdlib writes what orjson will not (integers beyond 64 bits) and non-ASCII text
+    body = json.dumps(items, ensure_ascii=False, indent=2 if indent else None).encode()
+    if cut:
+        body = body[:-cut]  # broken JSON as well
+    count = len(items) + extra
+    a, b = compiled.push_all_stored(body, count), pure.push_all_stored(body, count)
+    assert a is b
+    if a:  # never claims more than the full parse finds
+        assert _stored_by_parse(body, count)

@@ -274,3 +274,41 @@ def test_buffer_mismatched_append(core: SimpleNamespace) -> None:
 def test_buffer_validation(core: SimpleNamespace, args: tuple, exc: type) -> None:
     with pytest.raises(exc):
         core.PushBuffer(*args)
+
+
+# ------------------------------------------------------------------ push_all_stored
+
+
+@pytest.mark.parametrize(("body", "count", "expected"), [
+    (b'[{"status":"queued","message_id":"m","transaction_id":"t"}]', 1, True),
+    (b' [ {"index" : 0, "status" : "duplicate", "trace_id" : null, "n": -12} ,\n'
+     b'{"status":"buffered","ok":true,"no":false} ] ', 2, True),
+    (b"[]", 0, True),
+    (b"[]", 1, False),
+    (b'[{"status":"queued"}]', 2, False),                      # an item without result
+    (b'[{"status":"failed","error":"full"}]', 1, False),
+    (b'[{"status":""}]', 1, False),
+    (b'[{"status":null}]', 1, False),
+    (b'[{"status":1}]', 1, False),                             # not provably stored
+    (b'[{"queue":"q"}]', 1, False),                            # no status at all
+    (b'[{"status":"failed","status":"queued"}]', 1, True),     # the last one counts
+    (b'[{"status":"queued","status":"failed"}]', 1, False),
+    (b'[{"status":"queued","x":{"status":"queued"}}]', 1, False),  # nesting: parse it
+    (b'[{"status":"queued","x":[1]}]', 1, False),
+    (b'[{"status":"qu\\u0065ued"}]', 1, False),                # escapes: parse it
+    (b'[{"status":"queued","q":"\xc3\xa9"}]', 1, False),       # non-ASCII: parse it
+    (b'[{"status":"queued","n":1.5}]', 1, False),              # floats: parse it
+    (b'[{"status":"queued","n":1234567890123456789}]', 1, False),  # beyond 18 digits
+    (b'[{"status":"queued","n":012}]', 1, False),              # not JSON
+    (b'[{"status":"queued"},]', 1, False),
+    (b'[{"status":"queued",}]', 1, False),
+    (b'[{"status":"queued"}', 1, False),
+    (b'[{"status":"queued"}] x', 1, False),
+    (b'[{"status":"queued","t":tru}]', 1, False),
+    (b'{"error":"no such queue"}', 1, False),
+    (b"", 0, False),
+    ('[{"status":"queued"}]', 1, False),                       # str, not bytes
+    (b'[{"status":"queued"}]', 1.0, True),
+])
+def test_push_all_stored(core: SimpleNamespace, body: Any, count: Any, expected: bool) -> None:
+    assert core.push_all_stored(body, count) is expected

@@ -317,6 +317,8 @@ def test_push_failures_agree_with_parse_push() -> None:
         expected = {i: r["error"] for i, r in enumerate(results) if r["status"] == "failed"}
         expected[len(results)] = "no result for this item"
         assert failed == expected
+        del expected[len(results)]  # and with every item answered (the C fast path)
+        assert wire.parse_push_failures(reply_of(step), len(results)) == expected
         seen += len(failed)
     assert seen > 5
     body = b'[{"status":"queued"},7,{"status":"failed","error":"full"},{"status":""}]'

@@ -27,6 +27,7 @@ __all__ = [
     "join_items",
     "encode_push",
     "PushBuffer",
+    "push_all_stored",
     "parse_pop",
     "ack_items",
     "ack_results",
@@ -41,7 +42,7 @@ __all__ = [
 KERNELS = {
     "_ids": ("uuid7", "is_uuid"),
     "_ring": ("fnv1a32", "mix32", "HashRing"),
-    "_push": ("encode_push_items", "join_items", "encode_push", "PushBuffer"),
+    "_push": ("encode_push_items", "join_items", "encode_push", "PushBuffer", "push_all_stored"),
     "_pop": ("parse_pop",),
     "_ack": ("ack_items", "ack_results"),
     "_window": ("MISSING", "get_path", "window_filter", "window_group_by", "window_aggregate"),
@@ -69,7 +70,7 @@ if TYPE_CHECKING:
     from ._ack_py import ack_items, ack_results
     from ._ids_py import is_uuid, uuid7
     from ._pop_py import parse_pop
-    from ._push_py import PushBuffer, encode_push, encode_push_items, join_items
+    from ._push_py import PushBuffer, encode_push, encode_push_items, join_items, push_all_stored
     from ._ring_py import HashRing, fnv1a32, mix32
     from ._window_py import MISSING, get_path, window_aggregate, window_filter, window_group_by
 

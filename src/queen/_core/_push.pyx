@@ -9,11 +9,11 @@ from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.object cimport PyObject
 from cpython.time cimport monotonic as _c_monotonic
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 
 from ._ids cimport c_is_uuid, c_uuid7
 
-__all__ = ["encode_push_items", "join_items", "encode_push", "PushBuffer"]
+__all__ = ["encode_push_items", "join_items", "encode_push", "PushBuffer", "push_all_stored"]
 
 cdef object _dumps = orjson.dumps
 cdef object _JSONEncodeError = orjson.JSONEncodeError
@@ -266,3 +266,156 @@ cdef class PushBuffer:
 
     def __repr__(self):
         return f"PushBuffer(count={len(self._fragments)}, max_count={self.max_count}, max_millis={self.max_millis})"
+
+
+# ---------------------------------------------------------------- push replies
+# See _push_py.py: True only for a push reply checked completely (a subset of JSON)
+# whose objects all carry a stored status; anything else is False (caller parses).
+
+cdef inline bint _is_ws(unsigned char c) noexcept nogil:
+    return c == 32 or c == 9 or c == 10 or c == 13
+
+
+cdef inline bint _is_digit(unsigned char c) noexcept nogil:
+    return 48 <= c <= 57
+
+
+cdef inline Py_ssize_t _ws(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    while i < n and _is_ws(p[i]):
+        i += 1
+    return i
+
+
+cdef Py_ssize_t _string(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    cdef unsigned char c
+    i += 1
+    while i < n:
+        c = p[i]
+        if c == 34:
+            return i + 1
+        if c == 92 or c < 32 or c >= 128:
+            return -1
+        i += 1
+    return -1
+
+
+cdef Py_ssize_t _integer(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t start
+    if p[i] == 45:
+        i += 1
+    if i >= n or not _is_digit(p[i]):
+        return -1
+    if p[i] == 48:
+        i += 1
+    else:
+        start = i
+        while i < n and _is_digit(p[i]):
+            i += 1
+        if i - start > 18:
+            return -1
+    if i < n and (p[i] == 46 or p[i] == 69 or p[i] == 101):
+        return -1
+    return i
+
+
+cdef inline Py_ssize_t _literal(const unsigned char* p, Py_ssize_t i, Py_ssize_t n,
+                                const char* word, Py_ssize_t wn) noexcept nogil:
+    if i + wn <= n and memcmp(p + i, word, wn) == 0:
+        return i + wn
+    return -1
+
+
+cdef bint _all_stored(const unsigned char* p, Py_ssize_t n, Py_ssize_t* objects) noexcept nogil:
+    cdef Py_ssize_t i, ks, vs
+    cdef int status
+    cdef bint is_status
+    cdef unsigned char c
+    i = _ws(p, 0, n)
+    if i >= n or p[i] != 91:
+        return False
+    i = _ws(p, i + 1, n)
+    if i < n and p[i] == 93:
+        i += 1
+    else:
+        while True:
+            if i >= n or p[i] != 123:
+                return False
+            i = _ws(p, i + 1, n)
+            status = -1
+            if i < n and p[i] == 125:
+                i += 1
+            else:
+                while True:
+                    if i >= n or p[i] != 34:
+                        return False
+                    ks = i + 1
+                    i = _string(p, i, n)
+                    if i < 0:
+                        return False
+                    is_status = i - 1 - ks == 6 and memcmp(p + ks, b"status", 6) == 0
+                    i = _ws(p, i, n)
+                    if i >= n or p[i] != 58:
+                        return False
+                    i = _ws(p, i + 1, n)
+                    if i >= n:
+                        return False
+                    c = p[i]
+                    if c == 34:
+                        vs = i + 1
+                        i = _string(p, i, n)
+                        if i < 0:
+                            return False
+                        if is_status:
+                            if i - 1 - vs == 0 or (
+                                i - 1 - vs == 6 and memcmp(p + vs, b"failed", 6) == 0
+                            ):
+                                status = 0
+                            else:
+                                status = 1
+                    else:
+                        if is_status:
+                            status = 0
+                        if c == 116:
+                            i = _literal(p, i, n, b"true", 4)
+                        elif c == 102:
+                            i = _literal(p, i, n, b"false", 5)
+                        elif c == 110:
+                            i = _literal(p, i, n, b"null", 4)
+                        elif c == 45 or _is_digit(c):
+                            i = _integer(p, i, n)
+                        else:
+                            return False
+                        if i < 0:
+                            return False
+                    i = _ws(p, i, n)
+                    if i < n and p[i] == 44:
+                        i = _ws(p, i + 1, n)
+                        continue
+                    if i < n and p[i] == 125:
+                        i += 1
+                        break
+                    return False
+            if status != 1:
+                return False
+            objects[0] += 1
+            i = _ws(p, i, n)
+            if i < n and p[i] == 44:
+                i = _ws(p, i + 1, n)
+                continue
+            if i < n and p[i] == 93:
+                i += 1
+                break
+            return False
+    return _ws(p, i, n) == n
+
+
+def push_all_stored(body, count):
+    """True when ``body`` is a push reply (in the subset above) of exactly ``count``
+    objects whose last ``status`` is a non-empty string other than ``failed``."""
+    if type(body) is not bytes:
+        return False
+    cdef Py_ssize_t objects = 0
+    cdef bytes b = <bytes>body
+    if not _all_stored(<const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b), &objects):
+        return False
+    return objects == count
