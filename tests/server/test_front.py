@@ -192,3 +192,19 @@ def test_parse_waits_for_whole_request() -> None:
     req = parse(bytearray(whole + b"GET"))
     assert req is not _INCOMPLETE and req is not None
     assert req.body == b'{"a": 1}' and req.size == len(whole) and not req.close
+
+
+@pytest.mark.parametrize("accept", [b"", b"Accept: text/html\r\n"])
+def test_handler_crash_gets_aiohttps_500(srv: ServerHandle, accept: bytes) -> None:
+    broker = srv.broker
+    assert broker is not None
+
+    def boom(*args: object) -> None:
+        raise RuntimeError("boom")
+
+    srv.call(setattr, broker, "ack", boom)
+    case = post("/api/v1/ack", b'{"transactionId": "t", "partitionId": "p"}', accept)
+    fast = exchange(srv, case, 1)[0]
+    slow = exchange(srv, HEALTH + case, 2)[1]
+    assert fast.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+    assert _norm(fast) == _norm(slow)

@@ -13,6 +13,7 @@ aiohttp's unchanged.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from http import HTTPStatus
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple, cast
@@ -34,6 +35,9 @@ _FIXED = "".join(f"{k}: {v}\r\n" for k, v in JSON_HEADERS.items()).encode("latin
 _SERVER = f"\r\nServer: {SERVER_SOFTWARE}\r\n".encode("latin-1")
 _STATUS = {code: f"HTTP/1.1 {code} {HTTPStatus(code).phrase}\r\n".encode("latin-1")
            for code in (200, 201, 400, 500)}
+_TROUBLE = (f"{HTTPStatus.INTERNAL_SERVER_ERROR.value} {HTTPStatus.INTERNAL_SERVER_ERROR.phrase}",
+            HTTPStatus.INTERNAL_SERVER_ERROR.description)
+_log = logging.getLogger("aiohttp.server")
 _date_sec = -1
 _date_bytes = b""
 
@@ -58,6 +62,20 @@ def render(reply: Reply, close: bool) -> bytes:
                      b"Connection: close\r\n\r\n" if close else b"\r\n", body))
 
 
+def render_crash(html: bool) -> bytes:
+    """aiohttp's answer to a handler that raised (debug off); it closes the connection."""
+    title, msg = _TROUBLE
+    if html:
+        body = (f"<html><head><title>{title}</title></head><body>\n<h1>{title}</h1>"
+                f"\n{msg}\n</body></html>\n")
+    else:
+        body = f"{title}\n\n{msg}"
+    data = body.encode()
+    return b"".join((f"HTTP/1.1 {title}\r\nContent-Type: text/{'html' if html else 'plain'}; "
+                     f"charset=utf-8\r\nContent-Length: {len(data)}\r\nDate: ".encode(),
+                     _date(), _SERVER, b"Connection: close\r\n\r\n", data))
+
+
 def _query(qs: str) -> Optional[Dict[str, str]]:
     """First value per key, like ``request.query.get``; None when decoding is needed
     (``%`` is refused for the whole target by ``parse``)."""
@@ -76,16 +94,17 @@ def _query(qs: str) -> Optional[Dict[str, str]]:
 
 
 class _Request:
-    __slots__ = ("method", "path", "query", "body", "close", "size")
+    __slots__ = ("method", "path", "query", "body", "close", "size", "html")
 
     def __init__(self, method: bytes, path: str, query: Dict[str, str], body: bytes,
-                 close: bool, size: int) -> None:
+                 close: bool, size: int, html: bool) -> None:
         self.method = method
         self.path = path
         self.query = query
         self.body = body
         self.close = close
         self.size = size
+        self.html = html      # Accept: text/html (only the 500 page depends on it)
 
 
 _INCOMPLETE = object()
@@ -111,7 +130,7 @@ def parse(buf: bytearray) -> Any:
     if not target.startswith("/") or "%" in target:  # aiohttp would percent-decode
         return None
     length = 0
-    close = False
+    close = html = False
     seen_length = False
     for line in lines[1:]:
         name, sep, value = line.partition(b":")
@@ -132,6 +151,8 @@ def parse(buf: bytearray) -> Any:
                 return None
         elif lname in _DELEGATE_HEADERS:
             return None
+        elif lname == b"accept" and b"text/html" in value:
+            html = True
     if length > _BODY_LIMIT or (length and parts[0] == b"GET"):
         return None
     start = end + 4
@@ -142,7 +163,7 @@ def parse(buf: bytearray) -> Any:
     if query is None:
         return None
     return _Request(parts[0], path, query, bytes(buf[start:start + length]), close,
-                    start + length)
+                    start + length, html)
 
 
 class Front:
@@ -277,7 +298,11 @@ class FrontProtocol(asyncio.Protocol):
             if req is None:
                 self._delegate()
                 return
-            result = self._route(req)
+            try:
+                result = self._route(req)
+            except Exception:
+                self._crash(req.html)
+                return
             if result is None:
                 self._delegate()
                 return
@@ -285,19 +310,31 @@ class FrontProtocol(asyncio.Protocol):
             self.front.server.requests += 1
             if isinstance(result, PopWait):
                 self.waiting = asyncio.get_running_loop().create_task(
-                    self._long_poll(result, req.close))
+                    self._long_poll(result, req.close, req.html))
                 return
             transport.write(render(result, req.close))
             if req.close:
                 transport.close()
                 return
 
-    async def _long_poll(self, wait: PopWait, close: bool) -> None:
+    def _crash(self, html: bool) -> None:
+        _log.exception("Error handling request")
+        assert self.transport is not None
+        self.buf.clear()
+        self.transport.write(render_crash(html))
+        self.transport.close()
+
+    async def _long_poll(self, wait: PopWait, close: bool, html: bool) -> None:
         server = self.front.server
         try:
             res = await server.long_poll(self._gone, wait.queue, wait.queue, wait.attempt,
                                          wait.timeout)
             reply = wait.finish(res)
+        except Exception:
+            self.waiting = None
+            if not self._gone():
+                self._crash(html)
+            return
         finally:
             self.waiting = None
         if self._gone():
