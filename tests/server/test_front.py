@@ -13,7 +13,7 @@ from typing import Iterator, List
 
 import pytest
 
-from queen.testing import ServerHandle, start_server
+from queen.testing import ServerHandle, front, start_server
 from queen.testing.front import _INCOMPLETE, parse
 
 HEALTH = b"GET /api/v1/resources/overview HTTP/1.1\r\nHost: t\r\n\r\n"  # aiohttp's
@@ -208,3 +208,17 @@ def test_handler_crash_gets_aiohttps_500(srv: ServerHandle, accept: bytes) -> No
     slow = exchange(srv, HEALTH + case, 2)[1]
     assert fast.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
     assert _norm(fast) == _norm(slow)
+
+
+def test_idle_connections_close_after_the_keepalive_timeout(
+        srv: ServerHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(front, "_KEEPALIVE", 0.05)
+    with socket.create_connection(("127.0.0.1", _port(srv)), timeout=10) as s:
+        s.sendall(get("/api/v1/pop/queue/none?batch=1"))
+        data = b""
+        while True:
+            got = s.recv(65536)
+            if not got:
+                break  # the server closed the idle connection
+            data += got
+    assert len(_responses(data, 1)) == 1

@@ -103,7 +103,7 @@ class _Running:
 async def _start(compat: str, host: str, port: int, broker: Broker) -> Any:
     from aiohttp import web
 
-    from .app import SERVER_KEY
+    from .app import SERVER_KEY, QueenServer
     from .app import make_app as _make_app
     from .front import listen
 
@@ -112,6 +112,7 @@ async def _start(compat: str, host: str, port: int, broker: Broker) -> Any:
                            handler_cancellation=True)
     await runner.setup()
     server = app[SERVER_KEY]
+    assert isinstance(server, QueenServer) and runner.server is not None
     listener, front, addresses = await listen(server, runner.server, host, port)
     return _Running(runner, listener, front), addresses[0][1], server
 

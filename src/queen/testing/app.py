@@ -878,8 +878,8 @@ class QueenServer:
     async def trace_post(self, request: web.Request) -> web.Response:
         return web_reply(self.trace_core(await request.read()))
 
-    def trace_core(self, raw: bytes) -> Reply:
-        body = self.parse(raw)
+    def trace_core(self, data: bytes) -> Reply:
+        body = self.parse(data)
         if not isinstance(body, dict) or not body.get("transactionId") or not body.get(
                 "partitionId"):
             raise BadRequest("transactionId and partitionId are required")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from http import HTTPStatus
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple, cast
@@ -25,6 +26,7 @@ try:
 except ImportError:  # pragma: no cover - very old/new aiohttp
     SERVER_SOFTWARE = "aiohttp"
 
+_KEEPALIVE = 3630.0           # aiohttp's default idle keep-alive timeout (seconds)
 _HEAD_LIMIT = 4096            # bigger request heads go to aiohttp (its limits, its errors)
 _BODY_LIMIT = 16 * 1024 * 1024
 _DELEGATE_HEADERS = {b"transfer-encoding", b"expect", b"upgrade", b"content-encoding"}
@@ -200,17 +202,42 @@ class FrontProtocol(asyncio.Protocol):
         self.inner: Optional[asyncio.Protocol] = None
         self.waiting: Optional[asyncio.Task[None]] = None
         self.closed = False
+        self.loop = asyncio.get_running_loop()  # factories run inside the loop
+        self.last = 0.0               # loop time of the last request (idle timeout)
+        self.idle: Optional[asyncio.TimerHandle] = None
 
     # ---- asyncio.Protocol
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
         self.front.conns.add(self)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            try:  # as aiohttp does (tcp_keepalive=True)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            except OSError:  # pragma: no cover
+                pass
+        loop = self.loop
+        self.last = loop.time()
+        self.idle = loop.call_later(_KEEPALIVE, self._check_idle)
+
+    def _check_idle(self) -> None:
+        """Close a connection idle for aiohttp's keep-alive timeout (checked lazily)."""
+        self.idle = None
+        if self.inner is not None or self.closed or self.transport is None:
+            return
+        loop = asyncio.get_running_loop()
+        due = self.last + _KEEPALIVE
+        if self.waiting is None and not self.buf and loop.time() >= due:
+            self.transport.close()
+            return
+        self.idle = loop.call_at(max(due, loop.time() + 1.0), self._check_idle)
 
     def data_received(self, data: bytes) -> None:
         if self.inner is not None:
             self.inner.data_received(data)
             return
+        self.last = self.loop.time()
         self.buf += data
         if self.waiting is None:
             self._serve()
@@ -223,6 +250,9 @@ class FrontProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Optional[Exception]) -> None:
         self.closed = True
         self.front.conns.discard(self)
+        if self.idle is not None:
+            self.idle.cancel()
+            self.idle = None
         if self.inner is not None:
             self.inner.connection_lost(exc)
         elif self.waiting is not None:
@@ -250,6 +280,9 @@ class FrontProtocol(asyncio.Protocol):
         inner = self.front.fallback()
         self.inner = inner
         self.front.conns.discard(self)
+        if self.idle is not None:  # aiohttp keeps its own keep-alive timer
+            self.idle.cancel()
+            self.idle = None
         assert self.transport is not None
         inner.connection_made(self.transport)
         if self.buf:
