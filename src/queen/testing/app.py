@@ -5,6 +5,10 @@ encodes replies exactly as the real servers do (see queen-http-api.md and the
 wire recordings): 0.7 answers almost everything with HTTP 200, 0.15 sends real
 400s for validation errors; unknown routes and wrong methods get uWebSockets'
 404 HTML page; OPTIONS answers the CORS preflight.
+
+The hot routes (pop, ack, push, configure, transaction, ...) have ``*_core`` /
+``pop_begin`` forms returning ``(status, JSON bytes)``: ``front.py`` serves them
+without aiohttp, the aiohttp handlers here wrap the same code.
 """
 
 from __future__ import annotations
@@ -130,6 +134,11 @@ def q_str(request: web.Request, name: str) -> Optional[str]:
     return value if value else None
 
 
+def _wake(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
 class BadRequest(Exception):
     """A validation error answered before any state change (0.15: real 400)."""
 
@@ -222,9 +231,11 @@ class QueenServer:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
         self._waiters.setdefault(key, set()).add(fut)
+        timer = loop.call_later(seconds, _wake, fut)  # cheaper than asyncio.wait(timeout=)
         try:
-            await asyncio.wait({fut}, timeout=seconds)
+            await fut
         finally:
+            timer.cancel()
             futs = self._waiters.get(key)
             if futs is not None:
                 futs.discard(fut)
