@@ -29,6 +29,7 @@ Sender = Callable[[str, str, bytes, List[str]], Awaitable[Mapping[int, str]]]
 MAX_IN_FLIGHT = 4        # push requests in flight over all buffers
 MAX_QUEUED_BATCHES = 16  # batches waiting to be sent before producers are held back
 RETRIES = 2              # re-sends of a batch after the transport gave up
+YIELD_EVERY = 100        # buffered messages between two loop turns while a push is out
 
 
 @dataclass
@@ -146,6 +147,7 @@ class BufferManager:
         self._room_: Optional[asyncio.Condition] = None
         self._queued = 0
         self._in_flight = 0
+        self._countdown = YIELD_EVERY
         self._failures: List[FailedBatch] = []
         self._failed_total = 0
         self._flushes = 0
@@ -193,6 +195,11 @@ class BufferManager:
             slot.timer = asyncio.get_running_loop().call_later(
                 buf.max_millis / 1000.0, self._seal, key
             )
+        self._countdown -= 1
+        if self._countdown <= 0:
+            self._countdown = YIELD_EVERY
+            if self._in_flight:  # a reply may be waiting: read it, so the next batch goes
+                return True
         return self._queued > MAX_QUEUED_BATCHES
 
     async def settle(self) -> None:

@@ -212,3 +212,29 @@ def test_buffer_options_fast_path_still_checks_types() -> None:
                 {"message_count": 5, "other": 7}):
         with pytest.raises(QueenValidationError):
             buffer_options(bad)
+
+
+async def test_producer_lets_replies_in_while_a_push_is_out() -> None:
+    reply = asyncio.Event()
+    sizes: List[int] = []
+
+    async def send(queue: str, partition: str, body: bytes, txids: List[str]) -> Dict[int, str]:
+        sizes.append(len(txids))
+        await reply.wait()
+        return {}
+
+    mgr = BufferManager(send)
+    turns: List[int] = []
+    asyncio.get_running_loop().call_soon(turns.append, 1)
+    for i in range(buffer.YIELD_EVERY):  # nothing out: the producer keeps the loop
+        await add(mgr, "q", "idle", 1, start=i, count=10**6)
+    assert turns == [] and sizes == []
+    await add(mgr, "q", "p", 1, count=1)  # sealed and sent: its reply is awaited now
+    assert sizes == [1]
+    asyncio.get_running_loop().call_soon(turns.append, 2)
+    for i in range(buffer.YIELD_EVERY):
+        await add(mgr, "q", "busy", 1, start=i, count=10**6)
+    assert turns == [1, 2]  # the loop got a turn (a reply could have been read)
+    reply.set()
+    await mgr.flush()
+    assert mgr.stats()["sentMessages"] == 1 + 2 * buffer.YIELD_EVERY
