@@ -5,7 +5,9 @@ as one push request when a buffer reaches ``message_count`` or its oldest messag
 waited ``time_millis``. Each (queue, partition) has one sender task, so its batches
 go out in order and never two at a time; a semaphore bounds the requests in flight
 over all buffers, and producers wait when too many batches are queued
-(backpressure). A batch that cannot be delivered is retried a few times, then kept
+(backpressure). A producer that never waits would starve the senders, so it gives
+the loop a turn after sealing a batch, and every ``YIELD_EVERY`` messages while a
+push is out (its reply can then be read and the next batch sent). A batch that cannot be delivered is retried a few times, then kept
 as a failure that ``flush_all()`` reports by raising ``BufferFlushError``.
 """
 
