@@ -82,12 +82,20 @@ cdef dict _HEADS = {}
 cdef Py_ssize_t _HEADS_SIZE = 1024
 
 
+cdef object _last_queue = None, _last_partition = None
+cdef bytes _last_head = None
+
+
 cdef bytes _head(queue, partition):
+    global _last_queue, _last_partition, _last_head
+    if queue is _last_queue and partition is _last_partition:  # the same objects again
+        return _last_head
     cdef object key = (queue, partition)
     cdef PyObject* found = NULL
     if type(queue) is str and type(partition) is str:
         found = PyDict_GetItemWithError(_HEADS, key)
         if found != NULL:
+            _last_queue, _last_partition, _last_head = queue, partition, <bytes>found
             return <bytes>found
     _check_target(queue, partition)
     cdef bytes head
@@ -100,6 +108,7 @@ cdef bytes _head(queue, partition):
         if len(_HEADS) >= _HEADS_SIZE:
             _HEADS.clear()
         _HEADS[key] = head
+        _last_queue, _last_partition, _last_head = queue, partition, head
     return head
 
 
