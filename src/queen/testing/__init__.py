@@ -86,35 +86,23 @@ def _new_loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
 
 
-class _Running:
-    """A started app: aiohttp's runner behind the hot-path front (front.py)."""
-
-    def __init__(self, runner: Any, listener: Any, front: Any) -> None:
-        self.runner = runner
-        self.listener = listener
-        self.front = front
-
-    async def cleanup(self) -> None:
-        self.listener.close()
-        self.front.close_all()
-        await self.runner.cleanup()
-
-
 async def _start(compat: str, host: str, port: int, broker: Broker) -> Any:
+    """Serve the aiohttp app on host:port; returns (runner, bound port, QueenServer)."""
     from aiohttp import web
 
     from .app import SERVER_KEY, QueenServer
     from .app import make_app as _make_app
-    from .front import listen
 
     app = _make_app(broker, compat)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5,
                            handler_cancellation=True)
     await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
     server = app[SERVER_KEY]
-    assert isinstance(server, QueenServer) and runner.server is not None
-    listener, front, addresses = await listen(server, runner.server, host, port)
-    return _Running(runner, listener, front), addresses[0][1], server
+    assert isinstance(server, QueenServer) and site._server is not None
+    bound = site._server.sockets[0].getsockname()[1]  # port 0 asks the OS for a free one
+    return runner, bound, server
 
 
 def _url(host: str, port: int) -> str:

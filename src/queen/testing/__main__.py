@@ -31,7 +31,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 
 async def _serve(host: str, port: int, compat: str) -> None:
-    """Serve until SIGINT/SIGTERM (what web.run_app did, with the hot-path front)."""
+    """Serve until SIGINT/SIGTERM."""
     from . import _start
 
     running, _, _ = await _start(compat, host, port, Broker(compat))

@@ -7,8 +7,8 @@ wire recordings): 0.7 answers almost everything with HTTP 200, 0.15 sends real
 404 HTML page; OPTIONS answers the CORS preflight.
 
 The hot routes (pop, ack, push, configure, transaction, ...) have ``*_core`` /
-``pop_begin`` forms returning ``(status, JSON bytes)``: ``front.py`` serves them
-without aiohttp, the aiohttp handlers here wrap the same code.
+``pop_begin`` forms returning ``(status, JSON bytes)`` that the aiohttp handlers wrap,
+so the protocol logic is testable without aiohttp's request objects.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ JSON_HEADERS["Content-Type"] = "application/json"
 BROKER_KEY = web.AppKey("queen_broker", Broker)
 SERVER_KEY = web.AppKey("queen_server", object)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Reply = Tuple[int, bytes]  # status and JSON body of a hot-path answer (front.py sends it raw)
+Reply = Tuple[int, bytes]  # status and JSON body of a hot-path answer
 
 # ---------------------------------------------------------------- formatting
 
@@ -194,15 +194,6 @@ class QueenServer:
 
     def out(self, data: Any, status: int = 200) -> Reply:
         return status, orjson.dumps(data)
-
-    def guarded(self, core: Callable[[bytes], Reply], raw: bytes) -> Reply:
-        """``core(raw)`` with the middleware's mapping of refusals (front.py path)."""
-        try:
-            return core(raw)
-        except BadRequest as exc:
-            return self.out({"error": str(exc)}, 400 if self.v15 else 200)
-        except BrokerError as exc:
-            return self.out({"error": str(exc)}, 200)
 
     def parse(self, raw: bytes) -> Any:
         if not raw:
