@@ -199,6 +199,17 @@ async def wl_popack(queen: Any, q: str, n: int, meter: Meter, opts: Dict[str, An
     batch = int(opts.get("batch", 100))
     await queen.queue(q).create()
     await _prefill(queen, q, n)
+
+    async def ack(msgs: List[Any]) -> None:
+        await queen.ack(msgs, True)
+
+    await _pop_batches(queen, q, n, batch, meter, ack)
+    return {"ok": meter.count == n}
+
+
+async def _pop_batches(queen: Any, q: str, n: int, batch: int, meter: Meter,
+                       work: Callable[[List[Any]], Awaitable[None]]) -> None:
+    """Pop batches (no long poll) and hand each to ``work`` until n messages or 50 empty pops."""
     empty = 0
     meter.start()
     while meter.count < n and empty < 50:
@@ -207,10 +218,9 @@ async def wl_popack(queen: Any, q: str, n: int, meter: Meter, opts: Dict[str, An
             empty += 1
             await asyncio.sleep(0.01)
             continue
-        await queen.ack(msgs, True)
+        await work(msgs)
         meter.count += len(msgs)
     meter.stop()
-    return {"ok": meter.count == n}
 
 
 async def _consume_workload(queen: Any, q: str, n: int, meter: Meter, concurrency: int,
@@ -247,21 +257,15 @@ async def wl_txn(queen: Any, q: str, n: int, meter: Meter, opts: Dict[str, Any])
     await queen.queue(q).create()
     await queen.queue(out).create()
     await _prefill(queen, q, n)
-    empty = 0
-    meter.start()
-    while meter.count < n and empty < 50:
-        msgs = await queen.queue(q).batch(batch).wait(False).pop()
-        if not msgs:
-            empty += 1
-            await asyncio.sleep(0.01)
-            continue
+
+    async def move(msgs: List[Any]) -> None:
         txn = queen.transaction()
         for m in msgs:
             txn.ack(m)
         txn.queue(out).push([{"data": m["data"]} for m in msgs])
         await txn.commit()
-        meter.count += len(msgs)
-    meter.stop()
+
+    await _pop_batches(queen, q, n, batch, meter, move)
     moved = await _drain_count(queen, out, n + 10) if opts.get("verify", True) else n
     with contextlib.suppress(Exception):
         await queen.queue(out).delete()
