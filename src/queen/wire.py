@@ -336,7 +336,10 @@ def _build_pop(spec: PopSpec, generation: str) -> Request:
     if spec.auto_ack:
         params.append(("autoAck", True))
     if spec.subscription_mode is not None:
-        params.append(("subscriptionMode", spec.subscription_mode))
+        mode = spec.subscription_mode
+        if mode == "new-only" and generation == GEN_015:
+            mode = "new"  # 0.15 dropped the old spelling and would treat it as 'all'
+        params.append(("subscriptionMode", mode))
     if spec.subscription_from is not None:
         params.append(("subscriptionFrom", spec.subscription_from))
     group = spec.group or QUEUE_MODE

@@ -540,3 +540,10 @@ def test_plain_text_404_is_a_missing_route() -> None:
     with pytest.raises(QueenHTTPError) as info:
         wire.check(Reply(404, b'{"error":"Message not found"}'))
     assert info.value.message == "Message not found"
+
+
+def test_new_only_subscription_is_sent_as_new_to_015() -> None:
+    spec = PopSpec(queue="q", group="g", subscription_mode="new-only")
+    assert "subscriptionMode=new-only" in wire.pop(spec, wire.GEN_07).path
+    path015 = wire.pop(spec, wire.GEN_015).path
+    assert "subscriptionMode=new&" in path015 + "&" and "new-only" not in path015
