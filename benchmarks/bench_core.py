@@ -9,7 +9,6 @@ window_aggregate over 100,000 messages.
 
 from __future__ import annotations
 
-import random
 import sys
 import time
 from types import SimpleNamespace
@@ -69,22 +68,11 @@ def pop_reply(n: int = BATCH) -> bytes:
     )
 
 
-def window_messages(n: int = WINDOW, seed: int = 7) -> List[Dict[str, Any]]:
-    rnd = random.Random(seed)
-    out = []
-    for i in range(n):
-        data: Dict[str, Any] = {
-            "userId": f"u{rnd.randrange(1000)}",
-            "amount": round(rnd.uniform(0, 500), 2),
-            "duration": rnd.randrange(1, 5000),
-            "price": rnd.uniform(1, 100),
-        }
-        if i % 50 == 0:
-            del data["duration"]
-        if i % 77 == 0:
-            data["price"] = "n/a"
-        out.append({"id": f"m{i}", "data": data})
-    return out
+def window_messages(n: int = WINDOW) -> List[Dict[str, Any]]:
+    # the same window as bench_window.py (missing paths and non-numeric values included)
+    from bench_window import make_messages
+
+    return make_messages(n)
 
 
 RING_NODES = ["http://queen-a:6632", "http://queen-b:6632", "http://queen-c:6632"]
