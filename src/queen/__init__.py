@@ -4,42 +4,98 @@
 
     async with Queen('http://localhost:6632') as queen:
         await queen.queue('tasks').push([{'data': {'job': 1}}])
+
+The names below are loaded on first use (PEP 562), so importing a submodule such
+as ``queen.testing`` or ``queen._core`` does not load the client.
 """
 
-from .aio import run
-from .buffer import BufferFlushError, FailedBatch
-from .client import Queen
-from .config import ClientConfig
-from .errors import (
-    QueenConnectionError,
-    QueenError,
-    QueenHTTPError,
-    QueenServerFeatureError,
-    QueenTimeoutError,
-    QueenValidationError,
-)
-from .types import AckResult, ConsumeOptions, Message, PopSpec, PushResult, RenewResult, TraceEvent
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "AckResult",
-    "BufferFlushError",
-    "ClientConfig",
-    "ConsumeOptions",
-    "FailedBatch",
-    "Message",
-    "PopSpec",
-    "PushResult",
-    "Queen",
-    "QueenConnectionError",
-    "QueenError",
-    "QueenHTTPError",
-    "QueenServerFeatureError",
-    "QueenTimeoutError",
-    "QueenValidationError",
-    "RenewResult",
-    "TraceEvent",
-    "__version__",
-    "run",
-]
+# public name -> the module that defines it
+_EXPORTS = {
+    "run": "aio",
+    "BufferFlushError": "buffer",
+    "FailedBatch": "buffer",
+    "Queen": "client",
+    "ClientConfig": "config",
+    "QueenConnectionError": "errors",
+    "QueenError": "errors",
+    "QueenHTTPError": "errors",
+    "QueenServerFeatureError": "errors",
+    "QueenTimeoutError": "errors",
+    "QueenValidationError": "errors",
+    "AckResult": "types",
+    "ConsumeOptions": "types",
+    "Message": "types",
+    "PopSpec": "types",
+    "PushResult": "types",
+    "RenewResult": "types",
+    "TraceEvent": "types",
+}
+
+if TYPE_CHECKING:
+    from .aio import run as run
+    from .buffer import BufferFlushError as BufferFlushError
+    from .buffer import FailedBatch as FailedBatch
+    from .client import Queen as Queen
+    from .config import ClientConfig as ClientConfig
+    from .errors import (
+        QueenConnectionError as QueenConnectionError,
+    )
+    from .errors import (
+        QueenError as QueenError,
+    )
+    from .errors import (
+        QueenHTTPError as QueenHTTPError,
+    )
+    from .errors import (
+        QueenServerFeatureError as QueenServerFeatureError,
+    )
+    from .errors import (
+        QueenTimeoutError as QueenTimeoutError,
+    )
+    from .errors import (
+        QueenValidationError as QueenValidationError,
+    )
+    from .types import (
+        AckResult as AckResult,
+    )
+    from .types import (
+        ConsumeOptions as ConsumeOptions,
+    )
+    from .types import (
+        Message as Message,
+    )
+    from .types import (
+        PopSpec as PopSpec,
+    )
+    from .types import (
+        PushResult as PushResult,
+    )
+    from .types import (
+        RenewResult as RenewResult,
+    )
+    from .types import (
+        TraceEvent as TraceEvent,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'queen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+__all__ = sorted([*_EXPORTS, "__version__"])

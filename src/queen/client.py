@@ -57,6 +57,25 @@ RENEW_CONCURRENCY = 8  # lease extensions in flight at once
 _SUCCESS = itemgetter("success")
 
 
+class _ClientHost:
+    """The client's side of the seam (``seam.Host``) handed to builders and engines."""
+
+    __slots__ = ("_queen",)
+
+    def __init__(self, queen: Queen) -> None:
+        self._queen = queen
+
+    @property
+    def closed(self) -> bool:
+        return self._queen._closed
+
+    async def send(self, request: wire.Request) -> wire.Reply:
+        return await self._queen._request(request)  # type: ignore[no-any-return]
+
+    async def generation(self) -> str:
+        return self._queen._gen or await self._queen._generation()
+
+
 class Queen:
     """A Queen MQ client: ``Queen('http://localhost:6632')``, ``Queen([urls])`` or
     ``Queen({...options})``. Use ``async with`` (or ``await close()``) so buffered
@@ -70,6 +89,7 @@ class Queen:
         self._gen_lock: Optional[asyncio.Lock] = None
         self._trace_for: Callable[[Dict[str, Any]], Any] = partial(partial, self._trace)
         self._closed = False
+        self._host = _ClientHost(self)
         log.info("Queen.constructor", {"status": "initialized", "urls": len(self._config.urls)})
 
     def __repr__(self) -> str:

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 SUBSCRIPTION_MODES = ("all", "new", "new-only")
 DEFAULT_PARTITION = wire.DEFAULT_PARTITION
-_GOOD_NAMES = wire._GOOD_NAMES  # names wire.check_name already accepted (same dict)
+_GOOD_NAMES = wire.base._GOOD_NAMES  # names wire.check_name already accepted (same dict)
 MAX_LONG_POLL_MILLIS = 100_000
 
 

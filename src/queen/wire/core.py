@@ -1,5 +1,5 @@
-"""The Queen HTTP protocol: paths, query parameters, field names, and the differences
-between server generations 0.7.x and 0.15.x.
+"""The core queue protocol: configure, push, pop, ack, leases, transactions, DLQ,
+traces and consumer-group updates, on both server generations.
 
 One request builder and one reply parser per operation. Builders return a
 ``Request`` (nothing is sent here); parsers take the transport's response and
@@ -13,166 +13,26 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping as _AbcMapping
 from datetime import datetime, timezone
-from typing import (
-    Any,
-    Callable,
-    Dict,
-    List,
-    Mapping,
-    NamedTuple,
-    Optional,
-    Protocol,
-    Sequence,
-    Tuple,
-    cast,
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, cast
+
+from .. import _core
+from ..errors import QueenServerFeatureError, QueenValidationError
+from ..types import AckResult, Message, PopSpec, PushResult, RenewResult
+from .base import (
+    API,
+    GEN_015,
+    GEN_07,
+    QUEUE_MODE,
+    Reply,
+    Request,
+    _decode,
+    _dumps,
+    _http_error,
+    _missing_route,
+    _query,
+    check,
+    check_name,
 )
-from urllib.parse import quote
-
-import orjson
-
-from . import _core
-from .errors import QueenHTTPError, QueenServerFeatureError, QueenValidationError
-from .types import AckResult, Message, PopSpec, PushResult, RenewResult
-
-GEN_07 = "0.7"
-GEN_015 = "0.15"
-QUEUE_MODE = "__QUEUE_MODE__"
-DEFAULT_PARTITION = "Default"
-
-API = "/api/v1"
-
-
-class Reply(Protocol):
-    """What the transport hands back (``queen.http.transport.Response``)."""
-
-    status: int
-    body: bytes
-    method: str
-    url: str
-
-
-class Request(NamedTuple):  # a NamedTuple: built once or twice per message, cheaply
-    method: str
-    path: str                       # includes the query string
-    body: Optional[bytes] = None
-    affinity_key: Optional[str] = None
-    timeout: Optional[float] = None  # seconds; None = the client default
-    idempotent: bool = True
-
-
-# ---------------------------------------------------------------- helpers
-
-_BAD_NAME = re.compile(r"[/?#%\s\x00-\x1f\x7f]")
-
-
-_GOOD_NAMES: Dict[str, None] = {}  # names already checked; cleared, never rebound (aliased)
-_GOOD_NAMES_SIZE = 4096
-
-
-def check_name(kind: str, value: Any) -> str:
-    """Names go into URL paths, which real servers do not URL-decode: keep them plain."""
-    if type(value) is str and value in _GOOD_NAMES:
-        return value
-    if not isinstance(value, str) or not value:
-        raise QueenValidationError(f"{kind} must be a non-empty str, got {value!r}")
-    if len(value) > 255:
-        raise QueenValidationError(f"{kind} is longer than 255 characters")
-    if _BAD_NAME.search(value):
-        raise QueenValidationError(
-            f"{kind} {value!r} contains '/', '?', '#', '%' or whitespace; "
-            "use letters, digits and . _ - : only"
-        )
-    if type(value) is str:
-        if len(_GOOD_NAMES) >= _GOOD_NAMES_SIZE:
-            _GOOD_NAMES.clear()
-        _GOOD_NAMES[value] = None
-    return value
-
-
-def _q(value: str) -> str:
-    return quote(value, safe="")
-
-
-def _query(params: Sequence[Tuple[str, Any]]) -> str:
-    parts = []
-    for k, v in params:
-        if v is None:
-            continue
-        if isinstance(v, bool):
-            v = "true" if v else "false"
-        parts.append(f"{k}={_q(str(v))}")
-    return ("?" + "&".join(parts)) if parts else ""
-
-
-def _dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)
-
-
-def _missing_route(reply: Reply) -> bool:
-    """uWebSockets' HTML 404 page (or the dashboard's plain-text 404): no such route."""
-    return reply.status == 404 and reply.body.lstrip()[:1] not in (b"{", b"[")
-
-
-def _decode(reply: Reply) -> Any:
-    if not reply.body:
-        return None
-    try:
-        return orjson.loads(reply.body)
-    except orjson.JSONDecodeError:
-        text = reply.body[:200].decode("utf-8", "replace")
-        raise QueenHTTPError(
-            f"the server answered with non-JSON text: {text!r}",
-            status=reply.status, body=reply.body, method=reply.method, url=reply.url,
-        ) from None
-
-
-def _http_error(reply: Reply, text: str, body: Any) -> QueenHTTPError:
-    return QueenHTTPError(text, status=reply.status, body=body, method=reply.method, url=reply.url)
-
-
-def check(reply: Reply, feature: Optional[str] = None, generation: Optional[str] = None) -> Any:
-    """Decode a reply; raise for a missing route, an ``error`` field or an error status."""
-    if _missing_route(reply):
-        if feature:
-            raise QueenServerFeatureError(feature, generation, "the server has no such route (404)")
-        raise _http_error(reply, "no such route on this server (404)", reply.body)
-    data = _decode(reply)
-    if isinstance(data, dict) and data.get("error"):
-        raise _http_error(reply, str(data["error"]), data)
-    if isinstance(data, dict) and data.get("success") is False:
-        raise _http_error(reply, "the server reported success: false", data)
-    if reply.status >= 400:
-        raise _http_error(reply, f"HTTP {reply.status}", data)
-    return data
-
-
-# ---------------------------------------------------------------- generation
-
-
-def health() -> Request:
-    return Request("GET", "/health")
-
-
-def parse_health(reply: Reply) -> str:
-    """``libqueen`` in ``server`` or a ``shared_state`` key means 0.15, else 0.7."""
-    data = _decode(reply)
-    if isinstance(data, dict):
-        if "libqueen" in str(data.get("server", "")) or "shared_state" in data:
-            return GEN_015
-    return GEN_07
-
-
-def normalise_version(value: Any) -> Optional[str]:
-    """Config ``server_version`` -> a generation, or None for auto-detection."""
-    if value is None or value == "auto":
-        return None
-    text = str(value)
-    if text.startswith("0.7"):
-        return GEN_07
-    if text.startswith("0.15"):
-        return GEN_015
-    raise QueenValidationError(f"server_version must be 'auto', '0.7' or '0.15', got {value!r}")
-
 
 # ---------------------------------------------------------------- queues
 
