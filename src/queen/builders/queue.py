@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import asyncio
 
     from ..client import Queen
+    from ..seam import Host
     from .consume import ConsumeBuilder
 
 SUBSCRIPTION_MODES = ("all", "new", "new-only")
@@ -60,6 +61,16 @@ class QueueBuilder:
             self._name = name
         else:
             self._name = wire.check_name("queue name", name)
+
+    @property
+    def name(self) -> Optional[str]:
+        """The queue name (None for namespace/task consumption)."""
+        return self._name
+
+    @property
+    def host(self) -> Host:
+        """The client seam this builder acts through (for extensions such as streams)."""
+        return self._queen._host
 
     # ------------------------------------------------------------ configuration
 
