@@ -109,9 +109,9 @@ def test_15_retry_in_a_batch_keeps_later_items_from_skipping_it() -> None:
     b = make("0.15", retryLimit=1)
     push(b, 1, 2)
     res = b.pop("q", batch=2)
-    rows = [(m.txid, p.id, s, res.lease_id, None)
-            for (p, m), s in zip(res.items, ("failed", "failed"))]
-    outs = b._ack15(rows, QUEUE_MODE, None)
+    acks = [{"transactionId": m.txid, "partitionId": p.id, "status": "failed",
+             "leaseId": res.lease_id} for p, m in res.items]
+    outs = b.ack_batch(acks, None)
     assert all(o.success for o in outs) and not any(o.dlq for o in outs)
     assert data(b.pop("q", batch=2)) == [1, 2]
 

@@ -1,8 +1,9 @@
 """In-memory Queen broker: the state model and rules of a real Queen server.
 
 Pure logic, no I/O, an injectable clock (a callable returning epoch seconds).
-``compat`` ("0.7" or "0.15") selects the rules where the two server generations
-differ; the HTTP shapes live in ``app.py``.
+The broker is generation-neutral: where the 0.7 and 0.15 servers differ it asks
+its ``rules`` (``rules07.Rules07`` / ``rules15.Rules15``); the HTTP shapes live in
+the same rules, used by ``app.py`` and ``admin.py``.
 
 Model (see queen-http-api.md section 3): queues own partitions; a partition is an
 append-only list of messages; every (partition, group) pair has a ``GroupState``
@@ -24,312 +25,47 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import random
-import re
 import time
-import uuid
-from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple, Union
 
-QUEUE_MODE = "__QUEUE_MODE__"
-Clock = Callable[[], float]
+from .model import (
+    DEFAULT_OPTIONS,
+    QUEUE_MODE,
+    AckOutcome,
+    BrokerError,
+    Clock,
+    DlqEntry,
+    FakeClock,
+    GroupState,
+    Message,
+    Partition,
+    PopResult,
+    PushOutcome,
+    Queue,
+    Subscription,
+    Trace,
+    is_uuid,
+    parse_ts,
+    uuid4,
+    uuid7,
+)
+from .rules import Rules, rules_for
 
-# Option name -> default, in the order the real server stores them.
-DEFAULT_OPTIONS: Dict[str, Any] = {
-    "leaseTime": 300,
-    "retryLimit": 3,
-    "retryDelay": 1000,
-    "maxSize": 0,
-    "ttl": 3600,
-    "priority": 0,
-    "delayedProcessing": 0,
-    "windowBuffer": 0,
-    "retentionSeconds": 0,
-    "completedRetentionSeconds": 0,
-    "retentionEnabled": False,
-    "encryptionEnabled": False,
-    "maxWaitTimeSeconds": 0,
-    "deadLetterQueue": False,
-    "dlqAfterMaxRetries": False,
-}
+__all__ = ["QUEUE_MODE", "AckOutcome", "Broker", "BrokerError", "DlqEntry", "FakeClock",
+           "GroupState", "Message", "Partition", "PopResult", "PushOutcome", "Queue", "Rules",
+           "Subscription", "Trace", "is_uuid", "parse_ts", "uuid4", "uuid7"]
+
 _BOOL_OPTIONS = {k for k, v in DEFAULT_OPTIONS.items() if isinstance(v, bool)}
 
 
-
-def _core_uuid7() -> Optional[Callable[[], str]]:
-    """The shared id helper of ``queen._core`` when it is available."""
-    try:
-        from queen import _core
-    except Exception:  # pragma: no cover - a broken core must not break the server
-        return None
-    fn = getattr(_core, "uuid7", None)
-    return fn if callable(fn) else None
-
-
-_rand = random.Random()
-_last_ms = 0
-_counter = 0
-
-
-def _local_uuid7() -> str:
-    """RFC 9562 UUIDv7; a 12-bit counter keeps ids monotonic within one ms."""
-    global _last_ms, _counter
-    ms = time.time_ns() // 1_000_000
-    if ms <= _last_ms:
-        _counter += 1
-        if _counter > 0xFFF:
-            _last_ms += 1
-            _counter = 0
-        ms = _last_ms
-    else:
-        _last_ms = ms
-        _counter = _rand.getrandbits(8)
-    value = (ms << 80) | (0x7 << 76) | (_counter << 64) | (0b10 << 62) | _rand.getrandbits(62)
-    h = f"{value:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-uuid7: Callable[[], str] = _core_uuid7() or _local_uuid7
-
-
-def uuid4() -> str:
-    return str(uuid.UUID(int=_rand.getrandbits(128), version=4))
-
-
-_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-def is_uuid(value: Any) -> bool:
-    return isinstance(value, str) and _UUID_RE.match(value) is not None
-
-
-_TS_RE = re.compile(
-    r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*"
-    r"(Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
-)
-
-
-def parse_ts(text: Any) -> Optional[float]:
-    """ISO-8601 or PostgreSQL text timestamp -> epoch seconds (None if unparsable)."""
-    if not isinstance(text, str):
-        return None
-    m = _TS_RE.match(text)
-    if not m:
-        return None
-    y, mo, d, hh, mi, ss, frac, tz = m.groups()
-    try:
-        dt = datetime(int(y), int(mo), int(d), int(hh or 0), int(mi or 0), int(ss or 0),
-                      tzinfo=timezone.utc)
-    except ValueError:
-        return None
-    value = dt.timestamp() + (float("0." + frac) if frac else 0.0)
-    if tz and tz != "Z":
-        sign = 1 if tz[0] == "+" else -1
-        digits = tz[1:].replace(":", "")
-        offset = int(digits[:2]) * 3600 + (int(digits[2:4]) * 60 if len(digits) > 2 else 0)
-        value -= sign * offset
-    return value
-
-
-class FakeClock:
-    """A manual clock for tests: ``clock()`` returns the current fake time."""
-
-    def __init__(self, start: Optional[float] = None) -> None:
-        self.t = time.time() if start is None else start
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
-
-
-class BrokerError(Exception):
-    """A request the broker refuses as a whole (text is the server's error)."""
-
-
-# --------------------------------------------------------------------------- model
-
-
-class Message:
-    __slots__ = ("seq", "gseq", "id", "txid", "data", "trace_id", "created", "producer_sub")
-
-    def __init__(self, seq: int, gseq: int, mid: str, txid: str, data: Any,
-                 trace_id: Optional[str], created: float) -> None:
-        self.seq = seq
-        self.gseq = gseq
-        self.id = mid
-        self.txid = txid
-        self.data = data
-        self.trace_id = trace_id
-        self.created = created
-        self.producer_sub: Optional[str] = None
-
-
-class GroupState:
-    """Consumer state of one group on one partition."""
-
-    __slots__ = ("cursor", "lease_id", "lease_expires", "batch_size", "acked", "retries",
-                 "last_consumed_at", "total_consumed", "batch_last")
-
-    def __init__(self, cursor: int) -> None:
-        self.cursor = cursor          # seq of the last consumed message (0 = none)
-        self.lease_id: Optional[str] = None
-        self.lease_expires = 0.0
-        self.batch_size = 0
-        self.acked = 0
-        self.retries = 0
-        self.last_consumed_at: Optional[float] = None
-        self.total_consumed = 0
-        self.batch_last = 0           # seq of the last message of the leased batch
-
-    def leased(self, now: float) -> bool:
-        return self.lease_id is not None and self.lease_expires > now
-
-    def release(self) -> None:
-        self.lease_id = None
-        self.lease_expires = 0.0
-
-
-class Partition:
-    __slots__ = ("id", "name", "queue", "created", "messages", "seqs", "by_txid", "next_seq",
-                 "states")
-
-    def __init__(self, pid: str, name: str, queue: Queue, created: float) -> None:
-        self.id = pid
-        self.name = name
-        self.queue = queue
-        self.created = created
-        self.messages: List[Message] = []
-        self.seqs: List[int] = []
-        self.by_txid: Dict[str, Message] = {}
-        self.next_seq = 1
-        self.states: Dict[str, GroupState] = {}
-
-    def after(self, cursor: int) -> int:
-        """Index of the first message with seq > cursor."""
-        return bisect.bisect_right(self.seqs, cursor)
-
-    def has_after(self, cursor: int) -> bool:
-        return bool(self.seqs) and self.seqs[-1] > cursor
-
-    def newest_created(self) -> Optional[float]:
-        return self.messages[-1].created if self.messages else None
-
-
-class Queue:
-    __slots__ = ("id", "name", "namespace", "task", "options", "created", "partitions",
-                 "bare_config")
-
-    def __init__(self, qid: str, name: str, created: float) -> None:
-        self.id = qid
-        self.name = name
-        self.namespace = ""
-        self.task = ""
-        self.options: Dict[str, Any] = dict(DEFAULT_OPTIONS)
-        self.created = created
-        self.partitions: Dict[str, Partition] = {}
-        self.bare_config = False
-
-    def opt(self, name: str) -> Any:
-        return self.options.get(name, DEFAULT_OPTIONS[name])
-
-
-class DlqEntry:
-    __slots__ = ("id", "message", "partition", "group", "error", "retry_count", "moved_at")
-
-    def __init__(self, eid: str, message: Message, partition: Partition, group: str,
-                 error: Optional[str], retry_count: int, moved_at: float) -> None:
-        self.id = eid
-        self.message = message
-        self.partition = partition
-        self.group = group
-        self.error = error
-        self.retry_count = retry_count
-        self.moved_at = moved_at
-
-
-class Trace:
-    __slots__ = ("id", "message", "partition", "group", "names", "event_type", "data", "created")
-
-    def __init__(self, tid: str, message: Message, partition: Partition, group: str,
-                 names: List[str], event_type: str, data: Any, created: float) -> None:
-        self.id = tid
-        self.message = message
-        self.partition = partition
-        self.group = group
-        self.names = names
-        self.event_type = event_type
-        self.data = data
-        self.created = created
-
-
-class Subscription:
-    __slots__ = ("mode", "start", "created")
-
-    def __init__(self, mode: str, start: Optional[float], created: float) -> None:
-        self.mode = mode              # "all" | "new" | "timestamp"
-        self.start = start            # None = from the oldest message
-        self.created = created
-
-
-class PopResult:
-    """What one pop attempt produced.  ``status``: ``ok`` (claimed, maybe empty),
-    ``none`` (no candidate), ``lease_held``, ``partition_not_found``,
-    ``window_buffer``, ``error`` (``error`` holds the text)."""
-
-    __slots__ = ("status", "lease_id", "items", "claimed", "error", "auto_ack", "group", "queue")
-
-    def __init__(self, status: str, queue: Optional[Queue] = None, group: str = QUEUE_MODE) -> None:
-        self.status = status
-        self.lease_id: Optional[str] = None
-        self.items: List[Tuple[Partition, Message]] = []
-        self.claimed: List[Partition] = []
-        self.error: Optional[str] = None
-        self.auto_ack = False
-        self.group = group
-        self.queue = queue
-
-
-class AckOutcome:
-    """Facts about one acknowledgement; ``app.py`` turns them into wire shapes."""
-
-    __slots__ = ("success", "error", "status", "dlq", "lease_released", "partition", "txid")
-
-    def __init__(self, txid: Any, partition: Optional[Partition] = None) -> None:
-        self.txid = txid
-        self.partition = partition
-        self.success = False
-        self.error: Optional[str] = None
-        self.status = "completed"     # 0.7: completed | failed_retry | failed_dlq
-        self.dlq = False
-        self.lease_released: Optional[bool] = False
-
-
-class PushOutcome:
-    __slots__ = ("status", "message", "partition", "queue", "txid", "trace_id", "error")
-
-    def __init__(self, status: str, txid: str, queue: str, trace_id: Any = None) -> None:
-        self.status = status          # queued | duplicate | failed
-        self.message: Optional[Message] = None
-        self.partition: Optional[Partition] = None
-        self.queue = queue
-        self.txid = txid
-        self.trace_id = trace_id
-        self.error: Optional[str] = None
-
-
-# --------------------------------------------------------------------------- broker
-
-
 class Broker:
-    """The whole server state.  Not thread-safe: use it from one event loop."""
+    """The whole server state.  Not thread-safe: use it from one event loop.
 
-    def __init__(self, compat: str = "0.7", clock: Optional[Clock] = None) -> None:
-        if compat not in ("0.7", "0.15"):
-            raise ValueError("compat must be '0.7' or '0.15'")
-        self.compat = compat
-        self.v15 = compat == "0.15"
+    ``compat`` is a generation name ("0.7", "0.15") or a ``Rules`` object."""
+
+    def __init__(self, compat: Union[str, Rules] = "0.7", clock: Optional[Clock] = None) -> None:
+        self.rules: Rules = rules_for(compat) if isinstance(compat, str) else compat
+        self.compat = self.rules.name
         self.clock: Clock = clock or time.time
         self._last = 0.0
         self._gseq = 0
@@ -410,16 +146,16 @@ class Broker:
         """Create or fully replace a queue's configuration.  Raises BrokerError
         (with the server's text) for option values of the wrong type."""
         values = dict(DEFAULT_OPTIONS)
-        if options is None and not self.v15:
-            values["maxSize"] = 10000  # 0.7 struct default when 'options' is absent
+        if options is None and self.rules.max_size_without_options:
+            values["maxSize"] = self.rules.max_size_without_options
         for key, value in (options or {}).items():
             if key not in DEFAULT_OPTIONS:
                 continue
             if key in _BOOL_OPTIONS:
                 if not isinstance(value, bool):
-                    raise BrokerError(self._type_error(value, "boolean"))
+                    raise BrokerError(self.rules.type_error(value, "boolean"))
             elif isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise BrokerError(self._type_error(value, "integer"))
+                raise BrokerError(self.rules.type_error(value, "integer"))
             else:
                 value = int(value)
             values[key] = value
@@ -431,15 +167,6 @@ class Broker:
         self._partition(q, "Default")
         self._changed(name)
         return q
-
-    def _type_error(self, value: Any, kind: str) -> str:
-        if self.v15:
-            return (f'ERROR:  invalid input syntax for type {kind}: "{value}"\nCONTEXT:  PL/pgSQL '
-                    "function queen.configure_queue_v1(text,jsonb) line 27 at assignment\n")
-        jtype = {str: "string", list: "array", dict: "object", bool: "boolean"}.get(
-            type(value), "null" if value is None else "number")
-        want = "boolean" if kind == "boolean" else "number"
-        return f"[json.exception.type_error.302] type must be {want}, but is {jtype}"
 
     def delete_queue(self, name: str) -> bool:
         q = self.queues.pop(name, None)
@@ -456,9 +183,15 @@ class Broker:
         self._changed(name)
         return True
 
-    def _auto_namespace(self, name: str) -> Tuple[str, str]:
-        parts = name.split(".")
-        return parts[0], (parts[1] if len(parts) > 1 else "")
+    def new_pushed_queue(self, name: str) -> Queue:
+        """A queue created by a push (not configure): the generation says whether it
+        takes its namespace and task from a dotted name."""
+        q = self._new_queue(name)
+        if self.rules.auto_namespace:
+            parts = name.split(".")
+            q.namespace, q.task = parts[0], (parts[1] if len(parts) > 1 else "")
+        self._partition(q, "Default")
+        return q
 
     # ------------------------------------------------------------ push
 
@@ -481,8 +214,7 @@ class Broker:
         now = self.now()
         out: List[PushOutcome] = []
         touched: Dict[str, None] = {}
-        if not self.v15:
-            blocked = self._capacity_check(items)
+        blocked = self._capacity_check(items) if self.rules.capacity_limited else {}
         for item in items:
             qname = item["queue"]
             txid = item.get("transactionId") or uuid7()
@@ -491,15 +223,12 @@ class Broker:
             out.append(res)
             q = self.queues.get(qname)
             if q is None:
-                if not self.v15:
+                if not self.rules.push_creates_queues:
                     res.status = "failed"
-                    res.error = (f"Queue '{qname}' does not exist. Please create it using the "
-                                 "configure endpoint first.")
+                    res.error = self.rules.missing_queue_error(qname)
                     continue
-                q = self._new_queue(qname)
-                q.namespace, q.task = self._auto_namespace(qname)
-                self._partition(q, "Default")
-            if not self.v15 and qname in blocked:
+                q = self.new_pushed_queue(qname)
+            if qname in blocked:
                 res.status = "failed"
                 res.error = blocked[qname]
                 continue
@@ -550,10 +279,7 @@ class Broker:
     # ------------------------------------------------------------ pop
 
     def _lease_seconds(self, q: Queue) -> float:
-        lease = q.opt("leaseTime")
-        if self.v15 and lease <= 0:
-            return 60.0
-        return float(lease)
+        return self.rules.lease_seconds(q.opt("leaseTime"))
 
     def _buffered(self, q: Queue, p: Partition, now: float) -> bool:
         """windowBuffer: the partition stays hidden until its newest message is W s old."""
@@ -573,12 +299,11 @@ class Broker:
             return
         mode, start = "all", None
         ts = parse_ts(sub_from) if sub_from not in (None, "", "now") else None
-        new_modes = ("new", "new-only") if not self.v15 else ("new",)
         if ts is not None:
             mode, start = "timestamp", ts
-        elif sub_mode in new_modes or sub_from == "now":
+        elif sub_mode in self.rules.new_modes or sub_from == "now":
             mode, start = "new", now
-        if mode != "all" or not self.v15:  # 0.15 only records new/now/timestamp
+        if mode != "all" or self.rules.records_all_subscriptions:
             self.subscriptions[key] = Subscription(mode, start, now)
 
     def _initial_cursor(self, p: Partition, group: str) -> int:
@@ -587,12 +312,12 @@ class Broker:
         qname = p.queue.name
         rec = self.subscriptions.get((group, qname, p.name)) or self.subscriptions.get(
             (group, qname, ""))
-        if rec is None or rec.start is None or (not self.v15 and rec.mode == "all"):
+        if rec is None or rec.start is None or rec.mode == "all":
             return 0
         idx = bisect.bisect_left([m.created for m in p.messages], rec.start)
         return p.messages[idx - 1].seq if idx > 0 else 0
 
-    def _state(self, p: Partition, group: str) -> GroupState:
+    def state(self, p: Partition, group: str) -> GroupState:
         st = p.states.get(group)
         if st is None:
             st = GroupState(self._initial_cursor(p, group))
@@ -611,7 +336,7 @@ class Broker:
                     msgs = msgs[:i]
                     break
         max_wait = q.opt("maxWaitTimeSeconds")
-        if max_wait > 0 and not self.v15:
+        if max_wait > 0 and self.rules.max_wait_hides_reads:
             msgs = [m for m in msgs if m.created >= now - max_wait]
         return msgs
 
@@ -622,7 +347,7 @@ class Broker:
             return msgs
         if auto_ack:
             st.release()
-            self._consume(p, st, msgs[-1].seq, now)
+            self.consume(p, st, msgs[-1].seq, now)
             st.batch_size = len(msgs)
             st.acked = len(msgs)
             return msgs
@@ -634,7 +359,7 @@ class Broker:
         self.leases.setdefault(lease_id, []).append((p, group))
         return msgs
 
-    def _consume(self, p: Partition, st: GroupState, seq: int, now: float) -> None:
+    def consume(self, p: Partition, st: GroupState, seq: int, now: float) -> None:
         if seq > st.cursor:
             st.total_consumed += p.after(seq) - p.after(st.cursor)
         st.cursor = seq
@@ -655,15 +380,6 @@ class Broker:
             old = [m for m in p.messages if m.created < now - limit and m.seq > floor]
             for m in old:
                 self.delete_message(p.id, m.txid)
-
-    def _order(self, parts: List[Tuple[Partition, Optional[GroupState]]]) -> None:
-        if self.v15:
-            return  # 0.15: no defined order; partition creation order is as good as any
-        # 0.7: never consumed first, then least recently consumed, ties: newest message first
-        parts.sort(key=lambda ps: (
-            ps[1] is not None and ps[1].last_consumed_at is not None,
-            (ps[1].last_consumed_at or 0.0) if ps[1] is not None else 0.0,
-            -(ps[0].messages[-1].gseq if ps[0].messages else 0)))
 
     def pop(self, queue: str, partition: Optional[str] = None, group: Optional[str] = None,
             batch: int = 1, auto_ack: bool = False, sub_mode: Optional[str] = None,
@@ -700,43 +416,39 @@ class Broker:
             cands.append((p, st))
         if not cands:
             return PopResult("none", q, g)
+        rules = self.rules
         if len(cands) > 1:
-            self._order(cands)
+            rules.order_candidates(cands)
+        if self._lease_seconds(q) <= 0:
+            return PopResult("none", q, g)
         res = PopResult("ok", q, g)
         res.auto_ack = auto_ack
         lease_id = uuid7()
-        if self.v15:
-            remaining = batch
-            for p, _ in cands[:max(1, partitions)]:
-                st = self._state(p, g)
-                msgs = self._claim(q, p, st, g, lease_id, remaining, auto_ack, now)
+        scan, want = rules.pop_plan(partitions)
+        keep_empty = rules.empty_claim_counts
+        remaining = batch
+        for p, _ in cands[:scan]:
+            st = self.state(p, g)
+            msgs = self._claim(q, p, st, g, lease_id, remaining, auto_ack, now)
+            if msgs or keep_empty:
                 res.claimed.append(p)
                 res.items.extend((p, m) for m in msgs)
                 remaining -= len(msgs)
-                if remaining <= 0:
+                if remaining <= 0 or len(res.claimed) >= want:
                     break
-        else:
-            if self._lease_seconds(q) <= 0:
-                return PopResult("none", q, g)
-            for p, _ in cands[:100]:
-                st = self._state(p, g)
-                msgs = self._claim(q, p, st, g, lease_id, batch, auto_ack, now)
-                if msgs:
-                    res.claimed.append(p)
-                    res.items.extend((p, m) for m in msgs)
-                    break
-            if not res.items:
-                return PopResult("none", q, g)
-        if not auto_ack and (res.items or self.v15):
+        if not res.items and not keep_empty:
+            return PopResult("none", q, g)
+        if not auto_ack:
             res.lease_id = lease_id
         self.stats["pop"] += len(res.items)
         return res
 
     def _negative_batch(self, q: Optional[Queue], g: str) -> PopResult:
-        if not self.v15:
+        error = self.rules.negative_batch_error
+        if error is None:
             return PopResult("none", q, g)
         res = PopResult("error", q, g)
-        res.error = "ERROR:  LIMIT must not be negative"
+        res.error = error
         return res
 
     def _pop_partition(self, q: Optional[Queue], name: str, g: str, batch: int, auto_ack: bool,
@@ -754,9 +466,10 @@ class Broker:
             return PopResult("lease_held", q, g)
         if self._buffered(q, p, now):
             return PopResult("window_buffer", q, g)
-        if not self.v15 and (batch == 0 or self._lease_seconds(q) <= 0):
+        keep_empty = self.rules.empty_claim_counts
+        if (batch == 0 and not keep_empty) or self._lease_seconds(q) <= 0:
             return PopResult("none", q, g)
-        st = self._state(p, g)
+        st = self.state(p, g)
         res = PopResult("ok", q, g)
         res.auto_ack = auto_ack
         lease_id = uuid7()
@@ -765,8 +478,10 @@ class Broker:
         res.items = [(p, m) for m in msgs]
         res.lease_id = lease_id if not auto_ack else None
         if not msgs:
-            res.lease_id = lease_id if self.v15 else None  # 0.15 reports the empty claim
-            if not self.v15:
+            if keep_empty:
+                res.lease_id = lease_id  # 0.15 reports the empty claim
+            else:
+                res.lease_id = None
                 res.status = "none"
         self.stats["pop"] += len(msgs)
         return res
@@ -831,7 +546,7 @@ class Broker:
         if not holders:
             del self.leases[lease_id]
 
-    def _release(self, p: Partition, group: str, st: GroupState) -> None:
+    def release(self, p: Partition, group: str, st: GroupState) -> None:
         if st.lease_id is not None:
             self._forget_lease(st.lease_id, p, group)
         st.release()
@@ -866,204 +581,29 @@ class Broker:
             return p, None
         return p, p.by_txid.get(txid)
 
-    def _lease_ok(self, st: Optional[GroupState], lease_id: Any, now: float) -> bool:
+    def lease_ok(self, st: Optional[GroupState], lease_id: Any, now: float) -> bool:
         if not lease_id:
             return True
         return st is not None and st.lease_id == lease_id and st.lease_expires > now
 
-    def _to_dlq(self, p: Partition, m: Message, group: str, error: Optional[str],
+    def to_dlq(self, p: Partition, m: Message, group: str, error: Optional[str],
                 retry_count: int, now: float) -> None:
         for e in self.dlq:
             if e.message is m and e.group == group:
                 e.error, e.retry_count, e.moved_at = error, retry_count, now
                 return
-        self.dlq.append(DlqEntry(uuid4() if not self.v15 else m.id, m, p, group, error,
+        self.dlq.append(DlqEntry(self.rules.dlq_entry_id(m), m, p, group, error,
                                  retry_count, now))
 
     def ack(self, txid: Any, partition_id: Any, status: Any = "completed",
             group: Optional[str] = None, lease_id: Any = None, error: Any = None) -> AckOutcome:
-        """Single ack (``POST /api/v1/ack``)."""
-        g = group or QUEUE_MODE
-        if self.v15:
-            return self._ack15([(txid, partition_id, status, lease_id, error)], g, "")[0]
-        return self._ack07(txid, partition_id, status, g, lease_id, error)
-
-    def _ack07(self, txid: Any, partition_id: Any, status: Any, g: str, lease_id: Any,
-               error: Any) -> AckOutcome:
-        now = self.now()
-        p, m = self.find(partition_id, txid)
-        out = AckOutcome(txid, p)
-        if status is None:
-            status = "completed"
-        st = p.states.get(g) if p is not None else None
-        if m is None or p is None or status not in ("completed", "failed"):
-            out.error = "not_found"
-            return out
-        if not self._lease_ok(st, lease_id, now):
-            out.error = "invalid_lease"
-            return out
-        if st is None:
-            out.error = "not_found"
-            return out
-        q = p.queue
-        self.stats["ack"] += 1
-        out.success = True
-        if status == "completed":
-            self._consume(p, st, m.seq, now)
-            st.acked += 1
-            if st.batch_size > 0 and st.acked >= st.batch_size:
-                self._release(p, g, st)
-            return out
-        if st.batch_size > 0 and st.acked + 1 >= st.batch_size and st.retries < q.opt("retryLimit"):
-            st.retries += 1
-            self._release(p, g, st)
-            out.status = "failed_retry"
-            return out
-        self._to_dlq(p, m, g, error if error else "Message processing failed", 0, now)
-        self._consume(p, st, m.seq, now)
-        st.acked += 1
-        st.retries = 0
-        if st.batch_size > 0 and st.acked >= st.batch_size:
-            self._release(p, g, st)
-        out.status = "failed_dlq"
-        out.dlq = True
-        return out
+        """Single ack (``POST /api/v1/ack``): the generation's ack rules."""
+        return self.rules.ack(self, txid, partition_id, status, group or QUEUE_MODE, lease_id,
+                              error)
 
     def ack_batch(self, acks: List[Dict[str, Any]], group: Optional[str]) -> List[AckOutcome]:
         """``POST /api/v1/ack/batch``; items are validated dicts."""
-        g = group or QUEUE_MODE
-        if self.v15:
-            rows = [(a.get("transactionId"), a.get("partitionId"), a.get("status"),
-                     a.get("leaseId"), a.get("error")) for a in acks]
-            return self._ack15(rows, g, None)
-        return self._batch07(acks, g)
-
-    def _batch07(self, acks: List[Dict[str, Any]], g: str) -> List[AckOutcome]:
-        now = self.now()
-        if not acks:
-            return []
-        first = self.partitions.get(str(acks[0].get("partitionId")))
-        st = first.states.get(g) if first is not None else None
-
-        def fail(text: str) -> List[AckOutcome]:
-            outs = []
-            for a in acks:
-                o = AckOutcome(a.get("transactionId"), first)
-                o.error = text
-                o.status = "batch_failed"
-                outs.append(o)
-            return outs
-
-        if first is None or st is None:
-            return fail("Cannot find batch size for partition")
-        found: List[Tuple[Dict[str, Any], Partition, Message]] = []
-        for a in acks:
-            p, m = self.find(a.get("partitionId"), a.get("transactionId"))
-            if p is not None and m is not None:
-                found.append((a, p, m))
-        if not found:
-            return fail("No messages found for acknowledgment")
-        q = first.queue
-        failed = [f for f in found if f[0].get("status") == "failed"]
-        newest = max(m.seq for a, p, m in found if p is first) if any(
-            p is first for _, p, _ in found) else st.cursor
-        outs: List[AckOutcome] = []
-        self.stats["ack"] += len(found)
-        if len(failed) == len(found) == len(acks) and len(acks) == st.batch_size:
-            if st.retries < q.opt("retryLimit"):
-                st.retries += 1
-                self._release(first, g, st)
-                return [self._ok(a, first, "failed_retry") for a in acks]
-            for a, p, m in found:
-                self._to_dlq(p, m, g, a.get("error") or "Batch retry limit exceeded", 0, now)
-            self._consume(first, st, newest, now)
-            st.retries = 0
-            st.acked = st.batch_size
-            self._release(first, g, st)
-            return [self._ok(a, first, "failed_dlq", True) for a in acks]
-        for a, p, m in found:
-            if a.get("status") == "failed":
-                self._to_dlq(p, m, g, a.get("error") or "Unknown error", 0, now)
-                outs.append(self._ok(a, p, "failed_dlq", True))
-            else:
-                outs.append(self._ok(a, p, "completed"))
-        self._consume(first, st, newest, now)
-        st.acked += len(found)
-        st.retries = 0
-        if st.batch_size > 0 and st.acked >= st.batch_size:
-            self._release(first, g, st)
-        return outs
-
-    def _ok(self, a: Dict[str, Any], p: Partition, status: str, dlq: bool = False) -> AckOutcome:
-        o = AckOutcome(a.get("transactionId"), p)
-        o.success = True
-        o.status = status
-        o.dlq = dlq
-        return o
-
-    def _ack15(self, rows: List[Tuple[Any, Any, Any, Any, Any]], g: str,
-               default_error: Optional[str]) -> List[AckOutcome]:
-        """0.15 acks, processed in message order per partition.  After a retry in a
-        partition, later items of that partition in the same call are no-ops: 0.15.1
-        lets a later completed ack move the cursor past the failed message (lost)."""
-        now = self.now()
-        outs: List[AckOutcome] = [AckOutcome(r[0]) for r in rows]
-        located = []
-        for i, (txid, pid, status, lease_id, error) in enumerate(rows):
-            p, m = self.find(pid, txid)
-            outs[i].partition = p if m is not None else None
-            if m is None or p is None:
-                outs[i].error = "Message not found"
-                continue
-            located.append((p.id, m.seq, i, p, m, status or "completed", lease_id, error))
-        located.sort(key=lambda r: (r[0], r[1]))
-        retried: Set[str] = set()
-        for _, _, i, p, m, status, lease_id, error in located:
-            o = outs[i]
-            st = p.states.get(g)
-            if status not in ("completed", "success", "failed", "dlq", "retry"):
-                continue
-            if p.id in retried:
-                o.success = True
-                o.lease_released = True
-                continue
-            if not self._lease_ok(st, lease_id, now):
-                o.error = "Invalid or expired lease"
-                continue
-            o.success = True
-            self.stats["ack"] += 1
-            if st is None:
-                o.lease_released = None
-                continue
-            q = p.queue
-            if status == "retry":
-                self._release(p, g, st)
-                retried.add(p.id)
-                o.lease_released = True
-                continue
-            if status == "failed" and st.retries < q.opt("retryLimit"):
-                st.retries += 1
-                self._release(p, g, st)
-                retried.add(p.id)
-                o.lease_released = True
-                continue
-            if status in ("failed", "dlq"):
-                text = error if error is not None else default_error
-                self._to_dlq(p, m, g, text if text is not None else "Retries exhausted",
-                             st.retries, now)
-                o.dlq = True
-            self._consume(p, st, m.seq, now)
-            st.acked += 1
-            complete = st.batch_size > 0 and st.acked >= st.batch_size
-            if complete or st.lease_id is None:
-                if o.dlq:
-                    self._release(p, g, st)
-                    o.lease_released = False  # what 0.15.1 reports for a DLQ move
-                else:
-                    self._release(p, g, st)
-                    st.retries = 0
-                    o.lease_released = True
-        return outs
+        return self.rules.ack_batch(self, acks, group or QUEUE_MODE)
 
     # ------------------------------------------------------------ transactions
 
@@ -1074,6 +614,7 @@ class Broker:
         scratch = _Scratch(self)
         results: List[Dict[str, Any]] = []
         error: Optional[str] = None
+        stop_at_error = self.rules.txn_stops_at_first_error
         for op in ops:
             kind = op.get("type") if isinstance(op, dict) else None
             if kind == "ack":
@@ -1081,7 +622,7 @@ class Broker:
                 results.append(r)
                 if not r["success"] and error is None:
                     error = "ACK operation failed: " + (r.get("error") or "")
-                    if self.v15:
+                    if stop_at_error:
                         break
             elif kind == "push":
                 rows, err, fatal = scratch.push(op.get("items"))
@@ -1090,14 +631,14 @@ class Broker:
                 results.append({"type": "push", "items": rows})
                 if err is not None and error is None:
                     error = err
-                    if self.v15:
+                    if stop_at_error:
                         break
             else:
                 results.append({"type": "unknown", "kind": kind, "success": False,
                                 "error": f"Unknown operation type: {kind}"})
                 if error is None:
                     error = f"Unknown operation type: {kind}"
-                if self.v15:
+                if stop_at_error:
                     break
         if error is None:
             scratch.commit()
@@ -1168,7 +709,7 @@ class Broker:
             else:
                 before = [m.seq for m in p.messages if ts is not None and m.created <= ts]
                 st.cursor = before[-1] if before else 0
-            self._release(p, group, st)
+            self.release(p, group, st)
         return n
 
     def seek_partition(self, group: str, queue: str, partition: str) -> int:
@@ -1178,7 +719,7 @@ class Broker:
         if p is None or st is None:
             return 0
         st.cursor = p.messages[-1].seq if p.messages else 0
-        self._release(p, group, st)
+        self.release(p, group, st)
         return 1
 
     def record_trace(self, txid: Any, partition_id: Any, names: List[str], event_type: str,
@@ -1186,7 +727,7 @@ class Broker:
         p, m = self.find(partition_id, txid)
         if p is None or m is None:
             return None
-        t = Trace(uuid7() if not self.v15 else uuid4(), m, p, group, sorted(set(names)),
+        t = Trace(self.rules.trace_id(), m, p, group, sorted(set(names)),
                   event_type, data, self.now())
         self.traces.append(t)
         return t
@@ -1260,19 +801,12 @@ class _Scratch:
                              op.get("transactionId"), "success": False, "error": None,
                              "dlq": False}
         self.index += 1
-        ok_status = ("completed", "failed") + (("success", "dlq") if b.v15 else ())
-        if p is None or m is None:
-            r["error"] = "Message not found" if b.v15 else "not_found"
-        elif status not in ok_status:
-            r["error"] = "Invalid status" if b.v15 else "not_found"
-        elif b.v15 and not b._lease_ok(st, op.get("leaseId"), now):
-            r["error"] = "Invalid or expired lease"
-        elif st is None and not b.v15:
-            r["error"] = "not_found"
-        else:
+        r["error"] = b.rules.txn_ack_error(p is not None and m is not None, status,
+                                           b.lease_ok(st, op.get("leaseId"), now), st is not None)
+        if r["error"] is None:
             r["success"] = True
             r["dlq"] = status in ("failed", "dlq")
-            if st is not None:
+            if st is not None and p is not None and m is not None:
                 self.acks.append((p, m, g, status, op.get("error"), st))
         return r
 
@@ -1280,6 +814,7 @@ class _Scratch:
         """Rows for the items, an error text, and whether the error is fatal (a
         malformed item: the real servers throw before touching the database)."""
         rows: List[Dict[str, Any]] = []
+        rules = self.b.rules
         if not isinstance(items, list):
             return rows, "items array is required", True
         for item in items:
@@ -1292,11 +827,10 @@ class _Scratch:
             qname: str = item["queue"]
             part, given = item.get("partition"), item.get("transactionId")
             pname: str = part if isinstance(part, str) and part else "Default"
-            txid: str = given if isinstance(given, str) and given else (
-                uuid4() if self.b.v15 else uuid7())
-            payload = item.get("payload", item.get("data") if not self.b.v15 else None)
+            txid: str = given if isinstance(given, str) and given else rules.txn_item_id()
+            payload = rules.txn_payload(item)
             trace: Optional[str] = item["traceId"] if is_uuid(item.get("traceId")) else (
-                None if self.b.v15 else uuid4())
+                rules.txn_trace_id())
             mid = uuid7()
             row = {"index": self.index, "queue": qname, "partition": pname, "transactionId": txid,
                    "messageId": mid}
@@ -1317,19 +851,16 @@ class _Scratch:
         now = b.now()
         for p, m, g, status, error, st in self.acks:
             if status in ("failed", "dlq"):
-                b._to_dlq(p, m, g, error or "Transaction ack failed", st.retries, now)
-            b._consume(p, st, m.seq, now)
+                b.to_dlq(p, m, g, error or "Transaction ack failed", st.retries, now)
+            b.consume(p, st, m.seq, now)
             st.acked += 1
             if st.batch_size > 0 and st.acked >= st.batch_size:
-                b._release(p, g, st)
+                b.release(p, g, st)
         touched: Dict[str, None] = {}
         for qname, pname, txid, payload, trace, mid in self.pushes:
             q = b.queues.get(qname)
             if q is None:
-                q = b._new_queue(qname)
-                if b.v15:
-                    q.namespace, q.task = b._auto_namespace(qname)
-                b._partition(q, "Default")
+                q = b.new_pushed_queue(qname)
             p = b._partition(q, pname)
             m = b._append(p, txid, payload, trace, now)
             m.id = mid

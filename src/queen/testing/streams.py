@@ -16,7 +16,7 @@ recordings in wire-recordings/0.7.5/streams.json):
 
 ``StreamEngine`` is plain logic over the broker (clock included); the aiohttp
 handlers below only decode requests and encode replies. Only the 0.7
-personality registers these routes, so a 0.15 app answers them with its 404 page.
+generation has these routes (``Rules.features``), so a 0.15 app answers them with its 404 page.
 """
 
 from __future__ import annotations
@@ -26,10 +26,15 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple
 
 import orjson
 from aiohttp import web
+
+from .rules import WINDOWED_STREAMS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .app import QueenServer
 
 GLOBAL_KEY = "__GLOBAL__"
 US = 1_000_000
@@ -480,8 +485,12 @@ async def _delete(request: web.Request) -> web.Response:
     return _json(request.app[ENGINE_KEY].delete(request.match_info["name"]))
 
 
-def register(app: web.Application, broker: Any) -> StreamEngine:
-    """Add the 0.7 stream routes to ``app``; returns the engine (handy in tests)."""
+def register(app: web.Application, server: QueenServer) -> Optional[StreamEngine]:
+    """Add the 0.7 stream routes to ``app`` when the server's generation has them;
+    returns the engine (handy in tests)."""
+    if WINDOWED_STREAMS not in server.rules.features:
+        return None
+    broker = server.b
     engine = StreamEngine(broker)
     app[ENGINE_KEY] = engine
     broker.add_push_listener(engine.on_push)
