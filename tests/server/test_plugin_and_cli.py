@@ -9,6 +9,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -56,6 +57,18 @@ def test_plugin_uses_queen_url(tmp_path: Path) -> None:
         out = run_pytest(tmp_path, {"QUEEN_URL": srv.url})
     assert "[0.7]" not in out and "[0.15]" not in out
     assert "COMPAT 0.15 BROKER False" in out and "2 passed" in out
+
+
+def test_plugin_detects_each_generation_with_the_clients_rule(monkeypatch: Any) -> None:
+    from queen.testing.plugin import _detect
+
+    monkeypatch.delenv("QUEEN_COMPAT", raising=False)
+    for compat in ("0.7", "0.15"):
+        with start_server(compat=compat) as srv:
+            assert _detect(srv.url) == compat
+    monkeypatch.setenv("QUEEN_COMPAT", "0.15")
+    with start_server(compat="0.7") as srv:
+        assert _detect(srv.url) == "0.15"  # the override wins
 
 
 def test_plugin_honours_queen_test_compat(tmp_path: Path) -> None:

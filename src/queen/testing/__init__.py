@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Broker", "FakeClock", "ServerHandle", "start_server", "serve", "make_app"]
 
 
-def make_app(broker: Broker, compat: str = "0.7") -> web.Application:
+def make_app(broker: Broker, compat: Optional[str] = None) -> web.Application:
+    """The aiohttp app serving ``broker`` (its generation comes from the broker)."""
     from .app import make_app as _make_app
 
     return _make_app(broker, compat)
@@ -90,7 +91,7 @@ async def _start(compat: str, host: str, port: int, broker: Broker) -> Any:
     """Serve the aiohttp app on host:port; returns (runner, bound port, QueenServer)."""
     from aiohttp import web
 
-    from .app import SERVER_KEY, QueenServer
+    from .app import SERVER_KEY
     from .app import make_app as _make_app
 
     app = _make_app(broker, compat)
@@ -100,8 +101,9 @@ async def _start(compat: str, host: str, port: int, broker: Broker) -> Any:
     site = web.TCPSite(runner, host, port)
     await site.start()
     server = app[SERVER_KEY]
-    assert isinstance(server, QueenServer) and site._server is not None
-    bound = site._server.sockets[0].getsockname()[1]  # port 0 asks the OS for a free one
+    sockets = getattr(site._server, "sockets", None)  # asyncio's or uvloop's Server
+    assert sockets, "the server has no listening socket"
+    bound = sockets[0].getsockname()[1]  # port 0 asks the OS for a free one
     return runner, bound, server
 
 

@@ -421,8 +421,3 @@ def make_app(broker: Broker, compat: Optional[str] = None) -> web.Application:
         importlib.import_module(area).register(app, server)
     server.routes(app)
     return app
-
-
-def _wake(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)

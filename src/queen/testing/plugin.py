@@ -13,10 +13,10 @@ Imports stay cheap: the server and the client are loaded only when a fixture run
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from typing import Any, AsyncIterator, Callable, Iterator, List
 
 import pytest
@@ -27,18 +27,32 @@ def _compats() -> List[str]:
     return [c.strip() for c in raw.split(",") if c.strip()] or ["0.7"]
 
 
+@dataclass
+class _Health:
+    """The /health answer in the shape ``queen.wire`` parses (its ``Reply``)."""
+
+    status: int
+    body: bytes
+    method: str
+    url: str
+
+
 def _detect(url: str) -> str:
+    """The generation of the server at ``url``: ``QUEEN_COMPAT``, else the client's own
+    rule (``queen.wire.parse_health``), imported here at fixture time so that loading
+    the plugin loads no client module."""
     forced = os.environ.get("QUEEN_COMPAT")
     if forced:
         return forced
+    from queen import wire
+
+    request = wire.health()
     try:
-        with urllib.request.urlopen(url.rstrip("/") + "/health", timeout=5) as resp:
-            body = json.loads(resp.read() or b"{}")
+        with urllib.request.urlopen(url.rstrip("/") + request.path, timeout=5) as resp:
+            reply = _Health(resp.status, resp.read(), request.method, url)
+        return wire.parse_health(reply)
     except Exception:
-        return "0.7"
-    if "libqueen" in str(body.get("server", "")) or "shared_state" in body:
-        return "0.15"
-    return "0.7"
+        return wire.GEN_07
 
 
 def pytest_generate_tests(metafunc: Any) -> None:
