@@ -223,9 +223,10 @@ class Broker:
             out.append(res)
             q = self.queues.get(qname)
             if q is None:
-                if not self.rules.push_creates_queues:
+                missing = self.rules.missing_queue_error(qname)
+                if missing is not None:
                     res.status = "failed"
-                    res.error = self.rules.missing_queue_error(qname)
+                    res.error = missing
                     continue
                 q = self.new_pushed_queue(qname)
             if qname in blocked:

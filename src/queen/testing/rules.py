@@ -54,7 +54,6 @@ class Rules(ABC):
     validation_status: int            # HTTP status of a validation error (0.7 answers 200)
     # --- broker rules
     max_size_without_options: int     # maxSize stored when configure sends no options
-    push_creates_queues: bool         # a push to an unknown queue creates it (else: fails)
     auto_namespace: bool              # a queue made by a push takes ns/task from 'ns.task.x'
     capacity_limited: bool            # maxSize refuses a batch that would overflow
     max_wait_hides_reads: bool        # maxWaitTimeSeconds also hides old messages from pops
@@ -85,8 +84,8 @@ class Rules(ABC):
         """The configure error for an option value of the wrong type."""
 
     @abstractmethod
-    def missing_queue_error(self, queue: str) -> str:
-        """Push result error for a queue that does not exist (when pushes do not create)."""
+    def missing_queue_error(self, queue: str) -> Optional[str]:
+        """Push result error for a queue that does not exist; None: the push creates it."""
 
     @abstractmethod
     def dlq_entry_id(self, m: Message) -> str: ...

@@ -41,7 +41,6 @@ class Rules07(Rules):
     features = frozenset({NAMESPACE_POP, WINDOWED_STREAMS})
     validation_status = 200
     max_size_without_options = 10000  # the C++ struct default when 'options' is absent
-    push_creates_queues = False
     auto_namespace = False
     capacity_limited = True
     max_wait_hides_reads = True
@@ -74,7 +73,7 @@ class Rules07(Rules):
         want = "boolean" if kind == "boolean" else "number"
         return f"[json.exception.type_error.302] type must be {want}, but is {jtype}"
 
-    def missing_queue_error(self, queue: str) -> str:
+    def missing_queue_error(self, queue: str) -> Optional[str]:
         return (f"Queue '{queue}' does not exist. Please create it using the configure "
                 "endpoint first.")
 
@@ -205,7 +204,6 @@ class Rules07(Rules):
         o.status = status
         o.dlq = dlq
         return o
-
 
     # ---- reply shapes: core routes
 

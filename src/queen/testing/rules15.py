@@ -40,7 +40,6 @@ class Rules15(Rules):
     features = frozenset({GROUP_SEEK, PROMETHEUS, POP_MAINTENANCE})
     validation_status = 400
     max_size_without_options = 0
-    push_creates_queues = True
     auto_namespace = True
     capacity_limited = False
     max_wait_hides_reads = False
@@ -68,8 +67,8 @@ class Rules15(Rules):
         return (f'ERROR:  invalid input syntax for type {kind}: "{value}"\nCONTEXT:  PL/pgSQL '
                 "function queen.configure_queue_v1(text,jsonb) line 27 at assignment\n")
 
-    def missing_queue_error(self, queue: str) -> str:
-        return ""  # never used: 0.15 pushes create the queue
+    def missing_queue_error(self, queue: str) -> Optional[str]:
+        return None  # a push creates the queue
 
     def dlq_entry_id(self, m: Message) -> str:
         return m.id
@@ -170,7 +169,6 @@ class Rules15(Rules):
                     st.retries = 0
                     o.lease_released = True
         return outs
-
 
     # ---- reply shapes: core routes
 
