@@ -71,3 +71,47 @@ def test_the_check_sees_a_client_import() -> None:
     """The check itself can fail: importing the client shows up as foreign."""
     names = loaded("import queen.testing, queen.wire")
     assert any(n.startswith(CLIENT) for n in foreign(names))
+
+
+NEUTRAL = ("model.py", "broker.py", "app.py", "admin.py", "streams.py")
+
+
+def generation_tests(source: str) -> List[str]:
+    """Comparisons that test the generation by name: against "0.7"/"0.15", or of a
+    ``compat``/``v15``/``rules.name`` value."""
+    import ast
+
+    def is_generation(node: ast.expr) -> bool:
+        if isinstance(node, ast.Constant) and node.value in ("0.7", "0.15"):
+            return True
+        if isinstance(node, ast.Name) and node.id in ("compat", "v15"):
+            return True
+        return isinstance(node, ast.Attribute) and node.attr in ("compat", "v15", "name") and (
+            node.attr != "name" or (isinstance(node.value, ast.Attribute)
+                                    and node.value.attr == "rules"))
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Compare) and any(
+                is_generation(n) for n in [node.left, *node.comparators]):
+            found.append(f"line {node.lineno}: {ast.unparse(node)}")
+        elif isinstance(node, (ast.Name, ast.Attribute)) and getattr(
+                node, "id", getattr(node, "attr", None)) == "v15":
+            found.append(f"line {node.lineno}: v15")
+    return found
+
+
+@pytest.mark.parametrize("name", NEUTRAL)
+def test_generation_neutral_modules_do_not_branch_on_the_generation(name: str) -> None:
+    """What differs between generations lives in rules07.py / rules15.py only."""
+    from pathlib import Path
+
+    import queen.testing
+
+    source = (Path(queen.testing.__file__).parent / name).read_text()
+    assert generation_tests(source) == []
+
+
+def test_the_branch_check_sees_a_branch() -> None:
+    assert generation_tests("if self.v15:\n    pass\nok = compat == '0.15'\n") != []
+    assert len(generation_tests("x = b.rules.name == '0.7'")) == 1

@@ -27,10 +27,13 @@ __all__ = ["Broker", "FakeClock", "ServerHandle", "start_server", "serve", "make
 
 
 def make_app(broker: Broker, compat: Optional[str] = None) -> web.Application:
-    """The aiohttp app serving ``broker`` (its generation comes from the broker)."""
+    """The aiohttp app serving ``broker`` (its generation comes from the broker;
+    ``compat``, when given, must match it)."""
     from .app import make_app as _make_app
 
-    return _make_app(broker, compat)
+    if compat is not None and compat != broker.compat:
+        raise ValueError(f"compat {compat!r} does not match the broker's {broker.compat!r}")
+    return _make_app(broker)
 
 
 class ServerHandle:
@@ -87,14 +90,14 @@ def _new_loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
 
 
-async def _start(compat: str, host: str, port: int, broker: Broker) -> Any:
+async def _start(host: str, port: int, broker: Broker) -> Any:
     """Serve the aiohttp app on host:port; returns (runner, bound port, QueenServer)."""
     from aiohttp import web
 
     from .app import SERVER_KEY
     from .app import make_app as _make_app
 
-    app = _make_app(broker, compat)
+    app = _make_app(broker)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5,
                            handler_cancellation=True)
     await runner.setup()
@@ -123,7 +126,7 @@ def start_server(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
     def run() -> None:
         asyncio.set_event_loop(loop)
         try:
-            box["started"] = loop.run_until_complete(_start(compat, host, port, broker))
+            box["started"] = loop.run_until_complete(_start(host, port, broker))
         except BaseException as exc:  # surfaced to the caller below
             box["error"] = exc
             ready.set()
@@ -141,7 +144,7 @@ def start_server(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
         thread.join()
         raise box["error"]
     runner, real_port, server = box["started"]
-    handle = ServerHandle(_url(host, real_port), compat, broker,
+    handle = ServerHandle(_url(host, real_port), broker.compat, broker,
                           clock if isinstance(clock, FakeClock) else None)
 
     def close() -> None:
@@ -169,8 +172,8 @@ async def serve(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
                 broker: Optional[Broker] = None) -> AsyncIterator[ServerHandle]:
     """Run an embedded server inside the current event loop."""
     broker = broker or Broker(compat, clock)
-    runner, real_port, server = await _start(compat, host, port, broker)
-    handle = ServerHandle(_url(host, real_port), compat, broker,
+    runner, real_port, server = await _start(host, port, broker)
+    handle = ServerHandle(_url(host, real_port), broker.compat, broker,
                           clock if isinstance(clock, FakeClock) else None)
     handle._waker = server.wake_all
     try:

@@ -34,7 +34,7 @@ async def _serve(host: str, port: int, compat: str) -> None:
     """Serve until SIGINT/SIGTERM."""
     from . import _start
 
-    running, _, _ = await _start(compat, host, port, Broker(compat))
+    running, _, _ = await _start(host, port, Broker(compat))
     print(f"queen embedded server ({compat}) on http://{host}:{port}",
           file=sys.stderr, flush=True)
     stop = asyncio.Event()

@@ -110,7 +110,6 @@ class QueenServer:
     def __init__(self, broker: Broker) -> None:
         self.b = broker
         self.rules: Rules = broker.rules
-        self.compat = broker.compat
         self.requests = 0
         self.started = time.time()
         self._waiters: Dict[str, Set[asyncio.Future[None]]] = {}
@@ -408,11 +407,8 @@ BROKER_KEY = web.AppKey("queen_broker", Broker)
 SERVER_KEY = web.AppKey("queen_server", QueenServer)
 
 
-def make_app(broker: Broker, compat: Optional[str] = None) -> web.Application:
-    """The aiohttp application serving ``broker`` with its generation's rules.
-    ``compat``, when given, must match the broker's generation."""
-    if compat is not None and compat != broker.compat:
-        raise ValueError(f"compat {compat!r} does not match the broker's {broker.compat!r}")
+def make_app(broker: Broker) -> web.Application:
+    """The aiohttp application serving ``broker`` with its generation's rules."""
     server = QueenServer(broker)
     app = web.Application(middlewares=[server.middleware], client_max_size=64 * 1024 * 1024)
     app[BROKER_KEY] = broker
