@@ -301,3 +301,17 @@ def test_max_wait_time_sweep_deletes_unconsumed_old_messages(compat: str) -> Non
     assert data(b.pop("q", batch=10)) == ["fresh"]
     assert [m.data for m in b.queues["q"].partitions["Default"].messages] == ["fresh"]
     assert b.dlq == []
+
+
+def test_a_broker_takes_a_generation_name_or_its_rules() -> None:
+    from queen.testing.rules import rules_for
+    from queen.testing.rules07 import Rules07
+    from queen.testing.rules15 import Rules15
+
+    assert isinstance(Broker("0.15").rules, Rules15) and Broker("0.15").compat == "0.15"
+    assert isinstance(Broker().rules, Rules07) and Broker().compat == "0.7"
+    b = Broker(rules_for("0.15"))
+    b.push([{"queue": "auto.created", "payload": 1}])  # 0.15: a push creates the queue
+    assert b.queues["auto.created"].namespace == "auto"
+    with pytest.raises(ValueError):
+        Broker("0.9")

@@ -39,6 +39,7 @@ WINDOWED_STREAMS = "streams-07"         # /api/v1/stream/* (the old 0.7 windows)
 GROUP_SEEK = "consumer-group-seek"       # seek, per-queue group delete
 PROMETHEUS = "prometheus"                # GET /metrics/prometheus
 POP_MAINTENANCE = "pop-maintenance"      # /api/v1/system/maintenance/pop
+STREAMS_V1 = "streams-v1"                # the 0.15 streams SDK routes (an area module)
 
 
 def encode(data: Any, status: int = 200) -> Reply:
@@ -246,4 +247,4 @@ def rules_for(compat: str) -> Rules:
 
 
 __all__ = ["GENERATIONS", "GROUP_SEEK", "NAMESPACE_POP", "POP_MAINTENANCE", "PROMETHEUS",
-           "WINDOWED_STREAMS", "Rules", "consumed_by", "encode", "rules_for"]
+           "STREAMS_V1", "WINDOWED_STREAMS", "Rules", "consumed_by", "encode", "rules_for"]

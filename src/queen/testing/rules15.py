@@ -27,7 +27,15 @@ from .model import (
     iso_us,
     uuid4,
 )
-from .rules import GROUP_SEEK, POP_MAINTENANCE, PROMETHEUS, Rules, consumed_by, encode
+from .rules import (
+    GROUP_SEEK,
+    POP_MAINTENANCE,
+    PROMETHEUS,
+    STREAMS_V1,
+    Rules,
+    consumed_by,
+    encode,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .broker import Broker
@@ -37,7 +45,7 @@ _ACK_STATUSES = ("completed", "success", "failed", "dlq", "retry")
 
 class Rules15(Rules):
     name = "0.15"
-    features = frozenset({GROUP_SEEK, PROMETHEUS, POP_MAINTENANCE})
+    features = frozenset({GROUP_SEEK, PROMETHEUS, POP_MAINTENANCE, STREAMS_V1})
     validation_status = 400
     max_size_without_options = 0
     auto_namespace = True
