@@ -26,15 +26,13 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import orjson
 from aiohttp import web
 
+from .app import CORS, QueenServer
 from .rules import WINDOWED_STREAMS
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .app import QueenServer
 
 GLOBAL_KEY = "__GLOBAL__"
 US = 1_000_000
@@ -379,13 +377,6 @@ class StreamEngine:
 # -- HTTP ---------------------------------------------------------------
 
 ENGINE_KEY = web.AppKey("queen_stream_engine", StreamEngine)
-
-
-CORS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Methods": "GET, POST, PUT, DELETE, OPTIONS",
-    "Access-Control-Allow-Headers": "Content-Type, Authorization",
-}
 
 
 def _json(body: Any, status: int = 200) -> web.Response:
