@@ -1,18 +1,23 @@
 """The `queen` command end to end (real embedded server in a separate process), plus the
-pure helpers of queen.bench / queen.demo."""
+pure helpers of queen.cli and of the benchmarks/ scripts built on it."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from queen import bench, demo
+from queen.cli import VERBS, bench, common, demo, workloads
 
 PY = sys.executable
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+import raw_ingest  # noqa: E402  (benchmarks/ is a directory of scripts, not a package)
+import report  # noqa: E402
 
 
 def _run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -64,10 +69,17 @@ def test_worker_half_imports_only_the_standard_library() -> None:
     code = ("import importlib.util as u, sys; s = u.spec_from_file_location('w', sys.argv[1]); "
             "m = u.module_from_spec(s); sys.modules['w'] = m; s.loader.exec_module(m); "
             "print(sorted(m.RUNNERS))")
-    r = subprocess.run([PY, "-S", "-c", code, bench.__file__], capture_output=True, text=True,
-                       cwd="/", timeout=60)
+    r = subprocess.run([PY, "-S", "-c", code, workloads.__file__], capture_output=True,
+                       text=True, cwd="/", timeout=60)
     assert r.returncode == 0, r.stderr
     assert "consume10" in r.stdout
+    # ... and so does the memory plugin of benchmarks/
+    code += "; m.load_plugins([sys.argv[2]]); print(sorted(m.RUNNERS))"
+    r = subprocess.run([PY, "-S", "-c", code, workloads.__file__,
+                        str(BENCHMARKS / "memory_workload.py")],
+                       capture_output=True, text=True, cwd="/", timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "'memory'" in r.stdout.splitlines()[-1]
 
 
 @pytest.mark.parametrize(("values", "p", "expected"), [
@@ -79,7 +91,7 @@ def test_percentile_is_nearest_rank(values: list[float], p: float, expected: flo
 
 
 def test_compare_rows_pair_the_sides_and_compute_ratios() -> None:
-    rows = bench.compare_rows([
+    rows = report.compare_rows([
         {"workload": "push", "side": "ours", "cpu_us_per_msg": 10.0, "msgs_per_s": 50000.0,
          "peak_rss_mb": 40.0},
         {"workload": "push", "side": "upstream", "cpu_us_per_msg": 100.0, "msgs_per_s": 5000.0,
@@ -90,7 +102,7 @@ def test_compare_rows_pair_the_sides_and_compute_ratios() -> None:
 
 
 def test_render_table_aligns_columns() -> None:
-    text = bench.render_table("t", ["name", "n"], [["a", "1"], ["bbb", "22"]])
+    text = common.render_table("t", ["name", "n"], [["a", "1"], ["bbb", "22"]])
     lines = text.splitlines()
     assert lines[0] == "t"
     assert lines[1] == "name   n"
@@ -113,7 +125,7 @@ def test_demo_verdict_fails_on_loss_and_on_duplicates() -> None:
 
 
 def test_demo_without_a_server_fails_with_a_message() -> None:
-    port = bench.free_port()  # nothing listens there
+    port = common.free_port()  # nothing listens there
     r = _run("demo", "--url", f"http://127.0.0.1:{port}", "--messages", "10", "--quiet",
              timeout=120)
     assert r.returncode == 1
@@ -129,7 +141,7 @@ def test_target_rows_judge_ratios_raw_share_and_memory() -> None:
         {"workload": "memory", "side": "ours", "client": "ours", "rss_after_100k_mb": 40.0,
          "rss_after_all_mb": 48.0, "rss_growth_pct": 20.0},
     ]
-    rows = {r[0]: r[1:] for r in bench.target_rows(results, {"msgs_per_s": 100.0})}
+    rows = {r[0]: r[1:] for r in report.target_rows(results, {"msgs_per_s": 100.0})}
     assert rows["buffered push CPU/msg <= 1/5 upstream"] == ["0.100x", "met"]
     assert rows["consume batch=1 CPU/msg <= 1/10 upstream"] == ["0.200x", "MISSED"]
     assert rows["consume batch=1 msgs/s >= 10x upstream"] == ["9.000x", "MISSED"]
@@ -157,7 +169,7 @@ def test_markdown_report_has_one_row_per_workload_and_the_raw_figure() -> None:
         {"workload": "push", "side": "upstream", "messages": 10, "cpu_us_per_msg": 8.0,
          "msgs_per_s": 100.0, "peak_rss_mb": 50.0},
     ]
-    md = bench.markdown_report(results, [{"tool": "wrk", "connections": 4, "msgs_per_s": 1000.0}],
+    md = report.markdown_report(results, [{"tool": "wrk", "connections": 4, "msgs_per_s": 1000.0}],
                                [["t", "0.25x", "met"]])
     assert "| push (10) | 2.0 | 8.0 | 0.25x | 300 | 100 | 3.00x | 40.0 / 50.0 |" in md
     assert "wrk, 4 connection(s)" in md and "1,000 msgs/s" in md
@@ -165,19 +177,23 @@ def test_markdown_report_has_one_row_per_workload_and_the_raw_figure() -> None:
 
 
 def test_raw_ingest_with_the_aiohttp_loader() -> None:
-    with bench.server_url(None) as url:
-        raw = bench.raw_ingest(url, seconds=1.0, connections=2, tool="aiohttp")
+    with common.server_url(None) as url:
+        raw = raw_ingest.raw_ingest(url, seconds=1.0, connections=2, tool="aiohttp")
     assert raw["tool"] == "aiohttp" and raw["connections"] == 2
     assert raw["non_2xx"] == 0 and raw["msgs_per_s"] > 0
-    assert raw["msgs_per_s"] == pytest.approx(raw["requests_per_s"] * bench.PUSH_BATCH, rel=0.01)
+    assert raw["msgs_per_s"] == pytest.approx(raw["requests_per_s"] * workloads.PUSH_BATCH, rel=0.01)
 
 
-@pytest.mark.skipif(not Path(bench.UPSTREAM_VENV, "bin", "python").exists(),
-                    reason="no upstream queen-mq venv (benchmarks/compare.py --setup)")
+UPSTREAM = os.environ.get("QUEEN_UPSTREAM_VENV", "")
+
+
+@pytest.mark.skipif(not UPSTREAM or not Path(UPSTREAM, "bin", "python").exists(),
+                    reason="QUEEN_UPSTREAM_VENV names no upstream queen-mq venv")
 def test_compare_runs_both_clients_against_one_server(tmp_path: Path) -> None:
     out = tmp_path / "cmp.json"
-    r = _run("bench", "--compare", "--only", "push", "--messages", "1000", "--json", str(out),
-             "--quiet")
+    r = subprocess.run([PY, str(BENCHMARKS / "compare.py"), "--no-raw", "--only", "push",
+                        "--messages", "1000", "--json", str(out), "--quiet"],
+                       capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads(out.read_text())
     sides = {x["side"]: x for x in doc["results"]}
@@ -185,3 +201,39 @@ def test_compare_runs_both_clients_against_one_server(tmp_path: Path) -> None:
     assert sides["upstream"]["client_version"] != sides["ours"]["client_version"]
     assert all(x["ok"] and x["verified"] == 1000 for x in sides.values())
     assert "ours vs upstream" in r.stdout
+
+
+def test_e2e_script_runs_the_memory_workload_of_benchmarks(tmp_path: Path) -> None:
+    out = tmp_path / "mem.json"
+    r = subprocess.run([PY, str(BENCHMARKS / "e2e.py"), "--only", "memory", "--messages", "3000",
+                        "--json", str(out), "--quiet"],
+                       capture_output=True, text=True, timeout=300)
+    doc = json.loads(out.read_text())
+    (res,) = doc["results"]
+    assert res["workload"] == "memory" and res["messages"] >= 3000, r.stdout + r.stderr
+    assert res["rss_after_all_mb"] > 0 and res["rss_after_100k_mb"] > 0
+
+
+def test_compare_without_an_upstream_venv_says_how_to_name_one() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "QUEEN_UPSTREAM_VENV"}
+    r = subprocess.run([PY, str(BENCHMARKS / "compare.py"), "--only", "push", "--quiet"],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode != 0
+    assert "--upstream-venv" in r.stderr and "QUEEN_UPSTREAM_VENV" in r.stderr
+
+
+def test_every_verb_is_a_module_with_help_parser_and_run() -> None:
+    import importlib
+
+    for name, module in VERBS.items():
+        mod = importlib.import_module(module)
+        assert isinstance(mod.HELP, str) and mod.HELP
+        assert callable(mod.build_parser) and callable(mod.run)
+        r = _run(name, "--help", timeout=60)
+        assert r.returncode == 0 and f"queen {name}" in r.stdout
+
+
+def test_demo_does_not_load_the_bench_modules() -> None:
+    code = "import sys, queen.cli.demo; print('queen.cli.bench' in sys.modules)"
+    r = subprocess.run([PY, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "False", r.stderr

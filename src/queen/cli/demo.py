@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from queen.bench import Progress, print_table, server_url, wait_healthy
+from queen.cli.common import Progress, print_table, server_url, wait_healthy
 
 
 @dataclass
@@ -203,6 +203,9 @@ def report(res: DemoResult) -> List[List[str]]:
                  f"{last.count / total:,.0f}" if total > 0 else "-",
                  _ms(percentile(last.latencies, 50)), _ms(percentile(last.latencies, 99))])
     return rows
+
+
+HELP = "run a push -> transactional processing -> consume pipeline and check it"
 
 
 def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.ArgumentParser:

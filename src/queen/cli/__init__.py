@@ -1,0 +1,61 @@
+"""The ``queen`` console command (also ``python -m queen``).
+
+Each verb is one module of this package that offers ``HELP`` (one line),
+``build_parser(parser)`` (adds its options) and ``run(args) -> int`` (the exit
+code). ``VERBS`` lists them: adding a verb is one new module plus one line there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from types import ModuleType
+from typing import Dict, Optional, Sequence
+
+# verb -> module (imported when the parser is built; keep verb modules cheap to import)
+VERBS: Dict[str, str] = {
+    "demo": "queen.cli.demo",
+    "bench": "queen.cli.bench",
+}
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("queen-mq")
+    except Exception:  # not installed as a distribution (e.g. a bare checkout)
+        return "unknown"
+
+
+def _verb(name: str) -> ModuleType:
+    return importlib.import_module(VERBS[name])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``queen`` parser with one sub-command per entry of ``VERBS``."""
+    parser = argparse.ArgumentParser(
+        prog="queen", description="Queen MQ client tools: an end-to-end demo and benchmarks.")
+    parser.add_argument("--version", action="version", version=f"queen-mq {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in VERBS:
+        mod = _verb(name)
+        mod.build_parser(sub.add_parser(
+            name, help=mod.HELP, description=(mod.__doc__ or "").split("\n")[0]))
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the ``queen`` command; returns its exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in VERBS:
+        code: int = _verb(args.command).run(args)
+        return code
+    parser.print_help(sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
