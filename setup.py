@@ -2,12 +2,14 @@
 
 Everything else lives in pyproject.toml. The extensions are optional: without Cython
 (and without the generated .c files of an sdist), without a C compiler, or with
-``QUEEN_NO_EXTENSIONS=1`` the build warns and installs the pure-Python twins.
+``QUEEN_NO_EXTENSIONS=1`` the build warns and installs the pure-Python twins. Each
+kernel is translated and compiled on its own: one that fails is installed pure (with a
+warning naming it) and the others stay compiled.
 """
 
 from __future__ import annotations
 
-import os
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -25,40 +27,46 @@ DIRECTIVES = {
 }
 
 
-def warn(msg: str) -> None:
-    print(f"WARNING (queen-mq): {msg}; installing the pure-Python core", file=sys.stderr)
+def warn(msg: str, what: str = "the pure-Python core") -> None:
+    print(f"WARNING (queen-mq): {msg}; installing {what}", file=sys.stderr)
 
 
-def no_extensions() -> bool:
-    return os.environ.get("QUEEN_NO_EXTENSIONS", "") not in ("", "0")
+def _env_flag(name: str) -> bool:
+    # the package's own rule (queen/_core/_flags.py), loaded by path: the package
+    # itself is not importable while it is being built
+    spec = importlib.util.spec_from_file_location("_queen_flags", CORE / "_flags.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return bool(mod.env_flag(name))
 
 
-def extensions() -> list[Extension]:
-    if no_extensions():
-        warn("QUEEN_NO_EXTENSIONS is set")
-        return []
-    pyx = [CORE / f"{k}.pyx" for k in KERNELS]
+def _one(kernel: str) -> list[Extension]:
+    """The extension of one kernel, or [] (with a warning) when it cannot be translated."""
+    pyx = CORE / f"{kernel}.pyx"
+    name = f"queen._core.{kernel}"
     try:
         from Cython.Build import cythonize
     except ImportError:
         # An sdist ships the generated C, so a compiler alone is enough.
-        c_files = [p.with_suffix(".c") for p in pyx]
-        if all(p.exists() for p in c_files):
-            return [Extension(f"queen._core.{k}", [str(c)]) for k, c in zip(KERNELS, c_files)]
-        warn("Cython is not installed and no generated C sources were found")
+        c_file = pyx.with_suffix(".c")
+        if c_file.exists():
+            return [Extension(name, [str(c_file)])]
+        warn(f"Cython is not installed and {c_file} was not found", f"the pure {kernel}")
         return []
     try:
-        return list(
-            cythonize(
-                [Extension(f"queen._core.{k}", [str(p)]) for k, p in zip(KERNELS, pyx)],
-                compiler_directives=DIRECTIVES,
-                include_path=[str(CORE)],
-                quiet=True,
-            )
-        )
+        return list(cythonize([Extension(name, [str(pyx)])], compiler_directives=DIRECTIVES,
+                              include_path=[str(CORE)], quiet=True))
     except Exception as e:  # a Cython compile error must not break the install
-        warn(f"cythonize failed ({e})")
+        warn(f"cythonize {pyx.name} failed ({e})", f"the pure {kernel}")
         return []
+
+
+def extensions() -> list[Extension]:
+    if _env_flag("QUEEN_NO_EXTENSIONS"):
+        warn("QUEEN_NO_EXTENSIONS is set")
+        return []
+    return [ext for kernel in KERNELS for ext in _one(kernel)]
 
 
 class OptionalBuildExt(build_ext):
@@ -76,8 +84,8 @@ class OptionalBuildExt(build_ext):
             ext.extra_compile_args = [*ext.extra_compile_args, "-g0"]
         try:
             super().build_extension(ext)
-        except Exception as e:
-            warn(f"building {ext.name} failed ({e})")
+        except Exception as e:  # the other extensions are still built
+            warn(f"building {ext.name} failed ({e})", f"the pure {ext.name}")
 
 
 setup(ext_modules=extensions(), cmdclass={"build_ext": OptionalBuildExt})

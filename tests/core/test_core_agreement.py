@@ -436,6 +436,8 @@ def test_push_all_stored(twins: Twins, items: list, extra: int, indent: bool, cu
         body = body[:-cut]  # broken JSON as well
     count = len(items) + extra
     a, b = compiled.push_all_stored(body, count), pure.push_all_stored(body, count)
-    assert a is b
-    if a:  # never claims more than the full parse finds
-        assert _stored_by_parse(body, count)
+    # never claims more than the full parse finds; the compiled scanner may leave a
+    # stored reply outside its JSON subset to that parse (False), orjson never does
+    assert b is (_stored_by_parse(body, count) and all(
+        type(it["status"]) is str for it in orjson.loads(body)))
+    assert a is False or b is True

@@ -278,6 +278,8 @@ def test_buffer_validation(core: SimpleNamespace, args: tuple, exc: type) -> Non
 
 # ------------------------------------------------------------------ push_all_stored
 
+PARSE = object()  # a stored reply the compiled scanner leaves to the full parse (False)
+
 
 @pytest.mark.parametrize(("body", "count", "expected"), [
     (b'[{"status":"queued","message_id":"m","transaction_id":"t"}]', 1, True),
@@ -293,12 +295,12 @@ def test_buffer_validation(core: SimpleNamespace, args: tuple, exc: type) -> Non
     (b'[{"queue":"q"}]', 1, False),                            # no status at all
     (b'[{"status":"failed","status":"queued"}]', 1, True),     # the last one counts
     (b'[{"status":"queued","status":"failed"}]', 1, False),
-    (b'[{"status":"queued","x":{"status":"queued"}}]', 1, False),  # nesting: parse it
-    (b'[{"status":"queued","x":[1]}]', 1, False),
-    (b'[{"status":"qu\\u0065ued"}]', 1, False),                # escapes: parse it
-    (b'[{"status":"queued","q":"\xc3\xa9"}]', 1, False),       # non-ASCII: parse it
-    (b'[{"status":"queued","n":1.5}]', 1, False),              # floats: parse it
-    (b'[{"status":"queued","n":1234567890123456789}]', 1, False),  # beyond 18 digits
+    (b'[{"status":"queued","x":{"status":"queued"}}]', 1, PARSE),  # nesting: parse it
+    (b'[{"status":"queued","x":[1]}]', 1, PARSE),
+    (b'[{"status":"qu\\u0065ued"}]', 1, PARSE),                # escapes: parse it
+    (b'[{"status":"queued","q":"\xc3\xa9"}]', 1, PARSE),       # non-ASCII: parse it
+    (b'[{"status":"queued","n":1.5}]', 1, PARSE),              # floats: parse it
+    (b'[{"status":"queued","n":1234567890123456789}]', 1, PARSE),  # beyond 18 digits
     (b'[{"status":"queued","n":012}]', 1, False),              # not JSON
     (b'[{"status":"queued"},]', 1, False),
     (b'[{"status":"queued",}]', 1, False),
@@ -310,5 +312,7 @@ def test_buffer_validation(core: SimpleNamespace, args: tuple, exc: type) -> Non
     ('[{"status":"queued"}]', 1, False),                       # str, not bytes
     (b'[{"status":"queued"}]', 1.0, True),
 ])
-def test_push_all_stored(core: SimpleNamespace, body: Any, count: Any, expected: bool) -> None:
+def test_push_all_stored(core: SimpleNamespace, body: Any, count: Any, expected: Any) -> None:
+    if expected is PARSE:  # outside the compiled scanner's subset; orjson reads it
+        expected = not core.compiled
     assert core.push_all_stored(body, count) is expected

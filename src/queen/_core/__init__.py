@@ -2,21 +2,29 @@
 
 Each kernel ``X`` lives in ``_X.pyx`` (compiled) and ``_X_py.py`` (pure), with the
 same public names and behaviour. The compiled twin is used unless
-``QUEEN_NO_EXTENSIONS`` is set (to anything but ""/"0") or it failed to build.
-``COMPILED`` tells which is active. This package imports nothing from the rest of
-``queen``: errors are raised as TypeError/ValueError and translated by callers.
+``QUEEN_NO_EXTENSIONS`` is on (anything but "", "0", "false", "no", "off"), chosen per
+kernel: a kernel whose compiled module is missing or fails to import falls back to its
+pure twin alone, with a RuntimeWarning naming it (no warning when no kernel is
+compiled at all: a pure install, which the build already warned about).
+``KERNEL_IMPL`` tells per kernel which twin is active, ``COMPILED`` whether all are
+compiled, ``IMPL`` "compiled", "pure" or "mixed". This package imports nothing from
+the rest of ``queen``: errors are raised as TypeError/ValueError and translated by
+callers.
 """
 
 from __future__ import annotations
 
 import importlib
-import os
-from types import SimpleNamespace
-from typing import TYPE_CHECKING, Literal
+import warnings
+from types import ModuleType, SimpleNamespace
+from typing import TYPE_CHECKING, Dict, Literal, Optional
+
+from ._flags import env_flag
 
 __all__ = [
     "COMPILED",
     "IMPL",
+    "KERNEL_IMPL",
     "load",
     "uuid7",
     "is_uuid",
@@ -62,8 +70,24 @@ def load(pure: bool) -> SimpleNamespace:
     return SimpleNamespace(compiled=not pure, **names)
 
 
-def _pure_forced() -> bool:
-    return os.environ.get("QUEEN_NO_EXTENSIONS", "") not in ("", "0")
+def _active_modules() -> Dict[str, ModuleType]:
+    """Kernel -> the module of its active twin (see the module docstring)."""
+    forced = env_flag("QUEEN_NO_EXTENSIONS")
+    modules: Dict[str, ModuleType] = {}
+    missing: Dict[str, str] = {}
+    for module in KERNELS:
+        mod: Optional[ModuleType] = None
+        if not forced:
+            try:
+                mod = importlib.import_module(f"{__name__}.{module}")
+            except ImportError as e:
+                missing[module] = str(e)
+        modules[module] = mod or importlib.import_module(f"{__name__}.{module}_py")
+    if len(missing) < len(KERNELS):  # a partial build: say which kernels run pure
+        for module, why in missing.items():
+            warnings.warn(f"queen._core: the compiled kernel {module} is not available "
+                          f"({why}); using its pure-Python twin", RuntimeWarning, stacklevel=2)
+    return modules
 
 
 if TYPE_CHECKING:
@@ -75,17 +99,13 @@ if TYPE_CHECKING:
     from ._window_py import MISSING, get_path, window_aggregate, window_filter, window_group_by
 
     COMPILED: bool
-    IMPL: Literal["compiled", "pure"]
+    IMPL: Literal["compiled", "pure", "mixed"]
+    KERNEL_IMPL: Dict[str, Literal["compiled", "pure"]]
 else:
-    _active = None
-    if not _pure_forced():
-        try:
-            _active = load(pure=False)
-        except ImportError:
-            _active = None
-    if _active is None:
-        _active = load(pure=True)
-    COMPILED = _active.compiled
-    IMPL = "compiled" if COMPILED else "pure"
-    globals().update({k: v for k, v in vars(_active).items() if k != "compiled"})
-    del _active
+    KERNEL_IMPL = {}
+    for _module, _mod in _active_modules().items():
+        KERNEL_IMPL[_module] = "pure" if _mod.__name__.endswith("_py") else "compiled"
+        globals().update({name: getattr(_mod, name) for name in KERNELS[_module]})
+    COMPILED = all(v == "compiled" for v in KERNEL_IMPL.values())
+    IMPL = "compiled" if COMPILED else "mixed" if "compiled" in KERNEL_IMPL.values() else "pure"
+    del _module, _mod
