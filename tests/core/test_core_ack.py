@@ -76,3 +76,32 @@ def test_results(core: SimpleNamespace) -> None:
     ]
     assert core.ack_results([{"success": 0, "message": "why"}], items[:1])[0]["error"] == "why"
     assert core.ack_results([], []) == []
+
+
+def test_results_015(core: SimpleNamespace) -> None:
+    items, _ = core.ack_items([msg(i) for i in range(6)], "failed", None)
+    items[0]["status"] = items[5]["status"] = "completed"
+    results = [
+        {"success": True, "error": None},                  # completed
+        {"success": True, "dlq": False},                   # failed, kept for a retry
+        {"success": True, "dlq": True},                    # failed, moved to the DLQ
+        {"success": False, "error": "invalid_lease"},
+        {"success": False},                                # rejected without a reason
+        # no result at all for the last item
+    ]
+    assert core.ack_results_015(results, items) == [
+        {"transactionId": "t0", "partitionId": "p0", "success": True, "status": "completed",
+         "error": None, "dlq": None},
+        {"transactionId": "t1", "partitionId": "p1", "success": True, "status": "failed_retry",
+         "error": None, "dlq": False},
+        {"transactionId": "t2", "partitionId": "p2", "success": True, "status": "failed_dlq",
+         "error": None, "dlq": True},
+        {"transactionId": "t3", "partitionId": "p3", "success": False, "status": "failed",
+         "error": "invalid_lease", "dlq": None},
+        {"transactionId": "t4", "partitionId": "p4", "success": False, "status": "failed",
+         "error": "acknowledgement rejected", "dlq": None},
+        {"transactionId": "t5", "partitionId": "p5", "success": False, "status": "completed",
+         "error": "acknowledgement rejected", "dlq": None},
+    ]
+    assert core.ack_results_015(["x"], items[:1])[0]["success"] is False  # not an object
+    assert core.ack_results_015([], []) == []

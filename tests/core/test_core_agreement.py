@@ -18,6 +18,9 @@ SETTINGS = settings(
 )
 
 
+QUEUE_MODE = "__QUEUE_MODE__"
+
+
 def outcome(fn: Callable[..., Any], *args: Any) -> Any:
     try:
         return ("ok", fn(*args))
@@ -252,15 +255,27 @@ def test_parse_pop(twins: Twins, doc: Any, with_trace: bool) -> None:
         body = orjson.dumps(doc)
     except orjson.JSONEncodeError:
         return
-    factory = (lambda m: sorted(m)) if with_trace else None
-    assert outcome(compiled.parse_pop, body, factory) == outcome(pure.parse_pop, body, factory)
+    trace = (lambda ids, event: (ids, event)) if with_trace else None
+    a = outcome(compiled.parse_pop, body, QUEUE_MODE, trace)
+    b = outcome(pure.parse_pop, body, QUEUE_MODE, trace)
+    assert traced(a) == traced(b)
+
+
+def traced(result: Any) -> Any:
+    """A parse_pop outcome with each message's trace callable replaced by what it sends."""
+    if result[0] == "ok":
+        for m in result[1][0]:
+            if "trace" in m:
+                m["trace"] = m["trace"]({"data": 1})
+    return result
 
 
 @SETTINGS
 @given(body=st.binary(max_size=30) | st.text(max_size=10) | st.none() | st.integers())
 def test_parse_pop_raw(twins: Twins, body: Any) -> None:
     compiled, pure = twins
-    assert outcome(compiled.parse_pop, body) == outcome(pure.parse_pop, body)
+    assert (outcome(compiled.parse_pop, body, QUEUE_MODE)
+            == outcome(pure.parse_pop, body, QUEUE_MODE))
 
 
 # --- window ------------------------------------------------------------------------------
@@ -398,6 +413,26 @@ def test_ack_results(twins: Twins, results: list, statuses: list) -> None:
     items = [{"transactionId": f"t{i}", "partitionId": "p", "status": s}
              for i, s in enumerate(statuses)]
     assert outcome(compiled.ack_results, results, items) == outcome(pure.ack_results, results, items)
+
+
+ack_result_015 = st.fixed_dictionaries(
+    {}, optional={"success": st.booleans() | odd_values, "dlq": st.booleans() | odd_values,
+                  "error": st.sampled_from([None, "", "lease expired"]) | odd_values},
+)
+
+
+@SETTINGS
+@given(
+    results=st.lists(ack_result_015 | odd_values, max_size=6),
+    statuses=st.lists(st.sampled_from(["completed", "failed", "dlq", "retry"]), max_size=6),
+)
+def test_ack_results_015(twins: Twins, results: list, statuses: list) -> None:
+    compiled, pure = twins
+    items = [{"transactionId": f"t{i}", "partitionId": "p", "status": s}
+             for i, s in enumerate(statuses)]
+    a = outcome(compiled.ack_results_015, results, items)
+    assert a == outcome(pure.ack_results_015, results, items)
+    assert a[0] == "ok" and len(a[1]) == len(items)
 
 
 # --- push replies --------------------------------------------------------------------

@@ -246,16 +246,16 @@ def test_recorded_pops_parse() -> None:
                 with pytest.raises(QueenHTTPError):
                     wire.parse_pop(r, gen)
                 break
-            factory_calls: List[Any] = []
-            msgs = wire.parse_pop(r, gen, lambda m, seen=factory_calls: seen.append(m) or "T")
+            trace_calls: List[Any] = []
+            msgs = wire.parse_pop(r, gen, lambda ids, event, seen=trace_calls: seen.append(ids) or "T")
             expected = (resp or {}).get("messages") or []
             assert len(msgs) == len(expected)
             for m in msgs:
                 seen += 1
                 assert m["queue"] and m["partitionId"] and m["transactionId"]
                 assert m["consumerGroup"] != "__QUEUE_MODE__"
-                assert m["trace"] == "T"
-            assert len(factory_calls) == len(msgs)
+                assert m["trace"]({"data": {}}) == "T"
+            assert len(trace_calls) == len(msgs)
     assert seen > 20
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "parse_pop",
     "ack_items",
     "ack_results",
+    "ack_results_015",
     "MISSING",
     "get_path",
     "window_filter",
@@ -52,7 +53,7 @@ KERNELS = {
     "_ring": ("fnv1a32", "mix32", "HashRing"),
     "_push": ("encode_push_items", "join_items", "encode_push", "PushBuffer", "push_all_stored"),
     "_pop": ("parse_pop",),
-    "_ack": ("ack_items", "ack_results"),
+    "_ack": ("ack_items", "ack_results", "ack_results_015"),
     "_window": ("MISSING", "get_path", "window_filter", "window_group_by", "window_aggregate"),
 }
 
@@ -91,7 +92,7 @@ def _active_modules() -> Dict[str, ModuleType]:
 
 
 if TYPE_CHECKING:
-    from ._ack_py import ack_items, ack_results
+    from ._ack_py import ack_items, ack_results, ack_results_015
     from ._ids_py import is_uuid, uuid7
     from ._pop_py import parse_pop
     from ._push_py import PushBuffer, encode_push, encode_push_items, join_items, push_all_stored

@@ -1,16 +1,39 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Acknowledgement batches, compiled twin of ``_ack_py.py``."""
+"""Acknowledgement batches, compiled twin of ``_ack_py.py``.
 
-from cpython.dict cimport PyDict_GetItemWithError
+Most of the work is building one small dict per message. A copy of a template dict
+with the keys already in place (a block copy in CPython) plus value replacements is
+cheaper than inserting into an empty dict, which grows and rehashes on the way.
+"""
+
+from cpython.dict cimport PyDict_Copy, PyDict_GetItemWithError, PyDict_SetItem
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.object cimport PyObject
 
-__all__ = ["ack_items", "ack_results"]
+__all__ = ["ack_items", "ack_results", "ack_results_015"]
+
+cdef dict _ITEM = {"transactionId": None, "partitionId": None, "status": None}
+cdef dict _RESULT = {"transactionId": None, "partitionId": None, "success": None,
+                     "status": None, "error": None, "dlq": None}
+cdef str _REJECTED = "acknowledgement rejected"
 
 
 cdef inline object _get(dict d, object key):
     cdef PyObject* found = PyDict_GetItemWithError(d, key)
     return None if found == NULL else <object>found
+
+
+cdef inline dict _result(dict item, object success, object status, object error, object dlq):
+    cdef dict out = PyDict_Copy(_RESULT)
+    PyDict_SetItem(out, "transactionId", item["transactionId"])
+    PyDict_SetItem(out, "partitionId", item["partitionId"])
+    PyDict_SetItem(out, "success", success)
+    PyDict_SetItem(out, "status", status)
+    if error is not None:
+        PyDict_SetItem(out, "error", error)
+    if dlq is not None:
+        PyDict_SetItem(out, "dlq", dlq)
+    return out
 
 
 def ack_items(messages, status, error):
@@ -41,13 +64,16 @@ def ack_items(messages, status, error):
         pid = _get(d, "partitionId")
         if type(txid) is not str or type(pid) is not str or not txid or not pid:
             return None
-        item = {"transactionId": txid, "partitionId": pid, "status": status}
+        item = PyDict_Copy(_ITEM)
+        PyDict_SetItem(item, "transactionId", txid)
+        PyDict_SetItem(item, "partitionId", pid)
+        PyDict_SetItem(item, "status", status)
         lease = _get(d, "leaseId")
         if type(lease) is str and lease:
-            item["leaseId"] = lease
+            PyDict_SetItem(item, "leaseId", lease)
         err = _get(d, "_error") or error
         if err is not None:
-            item["error"] = str(err)
+            PyDict_SetItem(item, "error", str(err))
         items.append(item)
         groups.append(_get(d, "consumerGroup"))
     return items, groups
@@ -59,7 +85,7 @@ def ack_results(results, items):
     "error", "dlq"}``. A missing or non-dict result counts as rejected."""
     cdef list out = []
     cdef Py_ssize_t i = 0, n = len(results)
-    cdef object r, item, status
+    cdef object r, status
     cdef dict rd
     for item in items:
         r = results[i] if i < n else None
@@ -69,12 +95,39 @@ def ack_results(results, items):
         rd = <dict>r
         if _get(rd, "success"):
             status = str(_get(rd, "message") or item["status"])
-            out.append({"transactionId": item["transactionId"],
-                        "partitionId": item["partitionId"], "success": True,
-                        "status": status, "error": None, "dlq": status == "failed_dlq"})
+            out.append(_result(item, True, status, None, status == "failed_dlq"))
         else:
-            error = str(_get(rd, "error") or _get(rd, "message") or "acknowledgement rejected")
-            out.append({"transactionId": item["transactionId"],
-                        "partitionId": item["partitionId"], "success": False,
-                        "status": item["status"], "error": error, "dlq": None})
+            error = str(_get(rd, "error") or _get(rd, "message") or _REJECTED)
+            out.append(_result(item, False, item["status"], error, None))
+    return out
+
+
+def ack_results_015(results, items):
+    """Per-item outcomes of a 0.15 ack reply; see ``_ack_py.ack_results_015``."""
+    cdef list out = []
+    cdef Py_ssize_t i = 0, n = len(results)
+    cdef object r, dlq, sent, err, status
+    cdef dict rd
+    cdef bint ok
+    for item in items:
+        r = results[i] if i < n else None
+        i += 1
+        if not isinstance(r, dict):
+            r = {}
+        rd = <dict>r
+        ok = bool(_get(rd, "success"))
+        dlq = _get(rd, "dlq")
+        sent = item["status"]
+        err = _get(rd, "error")
+        if not ok:
+            status = sent
+            if not err:
+                err = _REJECTED
+        elif dlq:
+            status = "failed_dlq"
+        elif sent == "failed":
+            status = "failed_retry"
+        else:
+            status = sent
+        out.append(_result(item, ok, status, err, None if dlq is None else bool(dlq)))
     return out

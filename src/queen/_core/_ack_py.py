@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-__all__ = ["ack_items", "ack_results"]
+__all__ = ["ack_items", "ack_results", "ack_results_015"]
 
 
 def ack_items(
@@ -64,3 +64,37 @@ def ack_results(
                         "partitionId": item["partitionId"], "success": False,
                         "status": item["status"], "error": error, "dlq": None})
     return out
+
+
+def ack_results_015(
+    results: Sequence[Any], items: Sequence[Mapping[str, Any]]
+) -> List[Dict[str, Any]]:
+    """Per-item outcomes of a 0.15 ack reply (an array of ``{"success", "dlq"?, "error"?}``),
+    one per item in order, in the shape of ``ack_results``. A missing or non-dict result
+    counts as rejected. A failed item the server kept for a retry reads ``failed_retry``,
+    one it moved to the DLQ ``failed_dlq``; ``dlq`` is the server's flag (None when absent)."""
+    out: List[Dict[str, Any]] = []
+    n = len(results)
+    for i, item in enumerate(items):
+        r = results[i] if i < n else None
+        if not isinstance(r, dict):
+            r = {}
+        ok = bool(r.get("success"))
+        dlq = r.get("dlq")
+        sent = item["status"]
+        err = r.get("error")
+        if not ok:
+            status = sent
+            if not err:
+                err = "acknowledgement rejected"
+        elif dlq:
+            status = "failed_dlq"
+        elif sent == "failed":
+            status = "failed_retry"
+        else:
+            status = sent
+        out.append({"transactionId": item["transactionId"],
+                    "partitionId": item["partitionId"], "success": ok,
+                    "status": status, "error": err, "dlq": None if dlq is None else bool(dlq)})
+    return out
+

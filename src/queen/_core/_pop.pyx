@@ -10,11 +10,7 @@ from cpython.object cimport PyObject
 __all__ = ["parse_pop"]
 
 cdef object _loads = orjson.loads
-cdef object _dumps = orjson.dumps
 cdef object _JSONDecodeError = orjson.JSONDecodeError
-cdef object _OPT_SORT_KEYS = orjson.OPT_SORT_KEYS
-cdef tuple _NOTHING_ERRORS = ("no_available_partition", "lease_held", "partition_not_found")
-cdef str _QUEUE_MODE = "__QUEUE_MODE__"
 
 
 cdef inline object _get(dict d, str key):
@@ -22,15 +18,31 @@ cdef inline object _get(dict d, str key):
     return None if v == NULL else <object>v
 
 
-cdef str _error_text(err):
-    if isinstance(err, str):
-        return err
-    return _dumps(err, option=_OPT_SORT_KEYS).decode()
+cdef class _Trace:
+    """``message["trace"]``: ``trace(event)`` -> ``fn({"transactionId", "partitionId",
+    "consumerGroup"}, event)``. Keeps the ids, not the message (no reference cycle)."""
+
+    cdef object fn, txid, pid, group
+
+    def __call__(self, event):
+        return self.fn({"transactionId": self.txid, "partitionId": self.pid,
+                        "consumerGroup": self.group}, event)
+
+    def __repr__(self):
+        return f"<trace of {self.txid!r}>"
 
 
-def parse_pop(body, trace_factory=None):
-    """``(messages, error_text)`` from a raw pop reply; error_text is None when the
-    reply means "no messages". Raises ValueError for a reply that is not a pop reply."""
+cdef inline _Trace _new_trace(object fn, object txid, object pid, object group):
+    cdef _Trace t = _Trace.__new__(_Trace)
+    t.fn = fn
+    t.txid = txid
+    t.pid = pid
+    t.group = group
+    return t
+
+
+def parse_pop(body, str queue_mode, trace=None):
+    """``(messages, failure)`` from a raw pop reply; see ``_pop_py.parse_pop``."""
     if not isinstance(body, (bytes, bytearray, memoryview, str)):
         raise TypeError(f"parse_pop() needs bytes, not {type(body).__name__}")
     if not body:
@@ -44,13 +56,8 @@ def parse_pop(body, trace_factory=None):
     if not isinstance(doc, dict):
         raise ValueError(f"pop reply must be a JSON object, not {type(doc).__name__}")
     cdef dict env = <dict>doc
-    err = _get(env, "error")
-    if err is not None:
-        if isinstance(err, str) and err in _NOTHING_ERRORS:
-            return [], None
-        return [], _error_text(err)
-    if _get(env, "success") is False:
-        return [], "pop failed: the server answered success=false without an error text"
+    if _get(env, "error") is not None or _get(env, "success") is False:
+        return [], env
     raw = _get(env, "messages")
     if raw is None:
         return [], None
@@ -63,14 +70,16 @@ def parse_pop(body, trace_factory=None):
     cdef object env_partition = _get(env, "partition")
     cdef object env_partition_id = _get(env, "partitionId")
     cdef bint has_partition = bool(env_partition)
+    cdef bint tracing = trace is not None
+    if isinstance(env_lease, str) and not <str>env_lease:
+        env_lease = None
     cdef Py_ssize_t i, n = PyList_GET_SIZE(msgs)
-    cdef list out = []
     cdef object item, group, lease
     cdef dict m
     cdef PyObject* found
     for i in range(n):
         item = <object>PyList_GET_ITEM(msgs, i)
-        if not isinstance(item, dict):
+        if type(item) is not dict:
             raise ValueError(f"pop reply messages must be objects, not {type(item).__name__}")
         m = <dict>item
         if _get(m, "queue") is None:
@@ -83,20 +92,18 @@ def parse_pop(body, trace_factory=None):
         found = PyDict_GetItemWithError(m, "consumerGroup")
         if found == NULL:
             group = env_group
-            if isinstance(group, str) and <str>group == _QUEUE_MODE:
+            if group == queue_mode:
                 group = None
             PyDict_SetItem(m, "consumerGroup", group)
         else:
             group = <object>found
-            if isinstance(group, str) and <str>group == _QUEUE_MODE:
+            if group == queue_mode:
+                group = None
                 PyDict_SetItem(m, "consumerGroup", None)
         found = PyDict_GetItemWithError(m, "leaseId")
         lease = None if found == NULL else <object>found
         if lease is None or (isinstance(lease, str) and not <str>lease):
-            lease = env_lease
-            if isinstance(lease, str) and not <str>lease:
-                lease = None
-            PyDict_SetItem(m, "leaseId", lease)
+            PyDict_SetItem(m, "leaseId", env_lease)
         if PyDict_GetItemWithError(m, "traceId") == NULL:
             PyDict_SetItem(m, "traceId", None)
         if _get(m, "retryCount") is None:
@@ -105,7 +112,7 @@ def parse_pop(body, trace_factory=None):
             PyDict_SetItem(m, "priority", 0)
         if PyDict_GetItemWithError(m, "producerSub") == NULL:
             PyDict_SetItem(m, "producerSub", None)
-        if trace_factory is not None:
-            PyDict_SetItem(m, "trace", trace_factory(m))
-        out.append(m)
-    return out, None
+        if tracing:
+            PyDict_SetItem(m, "trace", _new_trace(trace, _get(m, "transactionId"),
+                                                  _get(m, "partitionId"), group))
+    return msgs, None

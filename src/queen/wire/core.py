@@ -15,6 +15,8 @@ from collections.abc import Mapping as _AbcMapping
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, cast
 
+import orjson
+
 from .. import _core
 from ..errors import QueenServerFeatureError, QueenValidationError
 from ..types import AckResult, Message, PopSpec, PushResult, RenewResult
@@ -223,21 +225,46 @@ def _build_pop(spec: PopSpec, generation: str) -> Request:
     return Request("GET", path + _query(params), None, key, timeout, idempotent=False)
 
 
+# 0.15.x answers these with success=false when there is simply nothing to deliver.
+POP_NOTHING_ERRORS = frozenset({"no_available_partition", "lease_held", "partition_not_found"})
+
+
+def _pop_failure(reply: Reply, doc: Dict[str, Any]) -> List[Message]:
+    """A pop reply carrying ``error`` or ``success: false``: "nothing to deliver" is
+    ``[]``, anything else raises."""
+    err = doc.get("error")
+    if err is None:
+        text = "pop failed: the server answered success=false without an error text"
+    elif isinstance(err, str):
+        if err in POP_NOTHING_ERRORS:
+            return []
+        text = err
+    else:
+        text = orjson.dumps(err, option=orjson.OPT_SORT_KEYS).decode()
+    if not text:  # an empty error text reads as no error (what 0.7 and 0.15 mean by it)
+        if reply.status >= 400:
+            raise _http_error(reply, f"HTTP {reply.status}", reply.body)
+        return []
+    raise _http_error(reply, text, reply.body)
+
+
 def parse_pop(
     reply: Reply,
     generation: str,
-    trace_factory: Optional[Callable[[Dict[str, Any]], Any]] = None,
+    trace: Optional[Callable[[Dict[str, Any], Any], Any]] = None,
 ) -> List[Message]:
+    """The messages of a pop reply, normalised (both generations); ``trace(ids, event)``
+    becomes each message's ``trace(event)``."""
     if _missing_route(reply):
         raise QueenServerFeatureError("this pop route", generation, "the server answered 404")
     if reply.status == 204:  # 0.15 pop maintenance; any body on a 204 is meaningless
         return []
     try:
-        messages, error = _core.parse_pop(reply.body, trace_factory)
+        messages, failure = _core.parse_pop(reply.body, QUEUE_MODE, trace)
     except (TypeError, ValueError) as e:
         raise _http_error(reply, f"unreadable pop reply: {e}", reply.body) from None
-    if error:
-        raise _http_error(reply, error, reply.body)
+    if failure is not None:
+        return _pop_failure(reply, failure)
     if reply.status >= 400:
         raise _http_error(reply, f"HTTP {reply.status}", reply.body)
     return cast("List[Message]", messages)  # a string: no typing lookup per call
@@ -350,24 +377,6 @@ def _ack_result(item: Mapping[str, Any], success: bool, status: str,
     }
 
 
-def _ack_015(item: Mapping[str, Any], r: Mapping[str, Any]) -> AckResult:
-    ok = bool(r.get("success"))
-    dlq = r.get("dlq")
-    sent = item["status"]
-    if not ok:
-        status = sent
-    elif dlq:
-        status = "failed_dlq"
-    elif sent == "failed":
-        status = "failed_retry"
-    else:
-        status = sent
-    err = r.get("error")
-    if not ok and not err:
-        err = "acknowledgement rejected"
-    return _ack_result(item, ok, status, err, bool(dlq) if dlq is not None else None)
-
-
 def parse_ack(reply: Reply, items: Sequence[Mapping[str, Any]], batch: bool) -> List[AckResult]:
     """Per-item outcomes in request order. A rejected item is a result with
     ``success: False``; only request-level errors raise."""
@@ -375,8 +384,7 @@ def parse_ack(reply: Reply, items: Sequence[Mapping[str, Any]], batch: bool) -> 
         raise _http_error(reply, "no such route on this server (404)", reply.body)
     data = _decode(reply)
     if isinstance(data, list):  # 0.15: always an array of per-item results
-        return [_ack_015(item, data[i] if i < len(data) and isinstance(data[i], dict) else {})
-                for i, item in enumerate(items)]
+        return cast("List[AckResult]", _core.ack_results_015(data, items))
     if not isinstance(data, dict):
         raise _http_error(reply, "unexpected ack reply", data)
     err = data.get("error")
