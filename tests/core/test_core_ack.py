@@ -105,3 +105,47 @@ def test_results_015(core: SimpleNamespace) -> None:
     ]
     assert core.ack_results_015(["x"], items[:1])[0]["success"] is False  # not an object
     assert core.ack_results_015([], []) == []
+
+
+RECORDED_015 = (  # the shape of a 0.15.1 batch ack reply (wire recordings, ack.json)
+    b'[{"dlq": false, "error": null, "index": 0, "leaseReleased": false, "partitionName": '
+    b'"mixed", "queueName": "ack-main", "success": true, "transactionId": "t0"}, '
+    b'{"dlq":true,"error":null,"index":1,"leaseReleased":true,"partitionName":"mixed",'
+    b'"queueName":"ack-main","success":true,"transactionId":"t1"},\n'
+    b' {"dlq": false, "error": "Invalid or expired lease", "index": 2, "leaseReleased": false,'
+    b' "partitionName": null, "queueName": null, "success": false, "transactionId": "t2"}]'
+)
+
+
+def test_reply_015_from_bytes_equals_the_parsed_path(core: SimpleNamespace) -> None:
+    import orjson
+
+    items, _ = core.ack_items([msg(i) for i in range(4)], "failed", None)
+    expected = core.ack_results_015(orjson.loads(RECORDED_015), items)
+    assert core.ack_reply_015(RECORDED_015, items) == expected
+    assert [r["status"] for r in expected] == ["failed_retry", "failed_dlq", "failed", "failed"]
+    assert expected[2]["error"] == "Invalid or expired lease"
+    assert expected[3]["error"] == "acknowledgement rejected"  # no result for it
+    assert core.ack_reply_015(b"[]", []) == []
+
+
+@pytest.mark.parametrize("body", [
+    b'{"error": "x"}', b"null", b"", b"[1", b'[{"success": true}] x', "[]", None,
+])
+def test_reply_015_declines_what_is_not_an_array(core: SimpleNamespace, body: Any) -> None:
+    assert core.ack_reply_015(body, []) is None
+
+
+@pytest.mark.parametrize("body", [
+    b'[{"success": 1}]', b'[{"success": true, "dlq": "yes"}]', b'[{"success": true, "x": 1.5}]',
+    b'[{"success": false, "error": {"code": 1}}]', b'[{"success": true, "q": "\\u00e9"}]', b"[1]",
+])
+def test_reply_015_outside_the_scanner_subset(core: SimpleNamespace, body: bytes) -> None:
+    import orjson
+
+    items, _ = core.ack_items([msg(0)], "completed", None)
+    got = core.ack_reply_015(body, items)
+    if core.compiled:
+        assert got is None  # the caller parses the reply
+    else:
+        assert got == core.ack_results_015(orjson.loads(body), items)

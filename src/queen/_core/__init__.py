@@ -40,6 +40,7 @@ __all__ = [
     "ack_items",
     "ack_results",
     "ack_results_015",
+    "ack_reply_015",
     "MISSING",
     "get_path",
     "window_filter",
@@ -53,7 +54,7 @@ KERNELS = {
     "_ring": ("fnv1a32", "mix32", "HashRing"),
     "_push": ("encode_push_items", "join_items", "encode_push", "PushBuffer", "push_all_stored"),
     "_pop": ("parse_pop",),
-    "_ack": ("ack_items", "ack_results", "ack_results_015"),
+    "_ack": ("ack_items", "ack_results", "ack_results_015", "ack_reply_015"),
     "_window": ("MISSING", "get_path", "window_filter", "window_group_by", "window_aggregate"),
 }
 
@@ -92,7 +93,7 @@ def _active_modules() -> Dict[str, ModuleType]:
 
 
 if TYPE_CHECKING:
-    from ._ack_py import ack_items, ack_results, ack_results_015
+    from ._ack_py import ack_items, ack_reply_015, ack_results, ack_results_015
     from ._ids_py import is_uuid, uuid7
     from ._pop_py import parse_pop
     from ._push_py import PushBuffer, encode_push, encode_push_items, join_items, push_all_stored

@@ -6,11 +6,16 @@ with the keys already in place (a block copy in CPython) plus value replacements
 cheaper than inserting into an empty dict, which grows and rehashes on the way.
 """
 
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.dict cimport PyDict_Copy, PyDict_GetItemWithError, PyDict_SetItem
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.object cimport PyObject
+from cpython.unicode cimport PyUnicode_DecodeASCII
+from libc.string cimport memcmp
 
-__all__ = ["ack_items", "ack_results", "ack_results_015"]
+from ._scan cimport _integer, _is_digit, _literal, _string, _ws
+
+__all__ = ["ack_items", "ack_results", "ack_results_015", "ack_reply_015"]
 
 cdef dict _ITEM = {"transactionId": None, "partitionId": None, "status": None}
 cdef dict _RESULT = {"transactionId": None, "partitionId": None, "success": None,
@@ -102,32 +107,154 @@ def ack_results(results, items):
     return out
 
 
+cdef dict _one_015(object item, bint ok, object dlq, object err):
+    sent = item["status"]
+    if not ok:
+        status = sent
+        if not err:
+            err = _REJECTED
+    elif dlq:
+        status = "failed_dlq"
+    elif sent == "failed":
+        status = "failed_retry"
+    else:
+        status = sent
+    return _result(item, ok, status, err, None if dlq is None else bool(dlq))
+
+
 def ack_results_015(results, items):
     """Per-item outcomes of a 0.15 ack reply; see ``_ack_py.ack_results_015``."""
     cdef list out = []
     cdef Py_ssize_t i = 0, n = len(results)
-    cdef object r, dlq, sent, err, status
+    cdef object r
     cdef dict rd
-    cdef bint ok
     for item in items:
         r = results[i] if i < n else None
         i += 1
         if not isinstance(r, dict):
             r = {}
         rd = <dict>r
-        ok = bool(_get(rd, "success"))
-        dlq = _get(rd, "dlq")
-        sent = item["status"]
-        err = _get(rd, "error")
-        if not ok:
-            status = sent
-            if not err:
-                err = _REJECTED
-        elif dlq:
-            status = "failed_dlq"
-        elif sent == "failed":
-            status = "failed_retry"
-        else:
-            status = sent
-        out.append(_result(item, ok, status, err, None if dlq is None else bool(dlq)))
+        out.append(_one_015(item, bool(_get(rd, "success")), _get(rd, "dlq"), _get(rd, "error")))
+    return out
+
+
+# keys of a 0.15 ack result the scanner reads
+cdef enum:
+    K_OTHER, K_SUCCESS, K_DLQ, K_ERROR
+
+
+cdef inline int _key(const unsigned char* k, Py_ssize_t n) noexcept nogil:
+    if n == 7 and memcmp(k, b"success", 7) == 0:
+        return K_SUCCESS
+    if n == 3 and memcmp(k, b"dlq", 3) == 0:
+        return K_DLQ
+    if n == 5 and memcmp(k, b"error", 5) == 0:
+        return K_ERROR
+    return K_OTHER
+
+
+def ack_reply_015(body, items):
+    """``ack_results_015`` straight from the raw reply bytes, without building the reply's
+    objects; None (the caller decodes and calls ``ack_results_015``) for a body that is not
+    an array of flat objects in the checked JSON subset of _scan.pxd, or whose
+    ``success``/``dlq`` is not true/false/null or ``error`` not a string/null."""
+    if type(body) is not bytes:
+        return None
+    cdef bytes b = <bytes>body
+    cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(b)
+    cdef Py_ssize_t n = PyBytes_GET_SIZE(b)
+    cdef list its = items if type(items) is list else list(items)
+    cdef Py_ssize_t k = 0, m = PyList_GET_SIZE(its)
+    cdef Py_ssize_t i, ks, vs, es = 0, el
+    cdef int key, success, dlq
+    cdef unsigned char c
+    cdef list out = []
+    i = _ws(p, 0, n)
+    if i >= n or p[i] != 91:
+        return None
+    i = _ws(p, i + 1, n)
+    if i < n and p[i] == 93:
+        i += 1
+    else:
+        while True:
+            if i >= n or p[i] != 123:
+                return None
+            i = _ws(p, i + 1, n)
+            success, dlq, el = 0, -1, -1  # false, absent (None), absent (None)
+            if i < n and p[i] == 125:
+                i += 1
+            else:
+                while True:
+                    if i >= n or p[i] != 34:
+                        return None
+                    ks = i + 1
+                    i = _string(p, i, n)
+                    if i < 0:
+                        return None
+                    key = _key(p + ks, i - 1 - ks)
+                    i = _ws(p, i, n)
+                    if i >= n or p[i] != 58:
+                        return None
+                    i = _ws(p, i + 1, n)
+                    if i >= n:
+                        return None
+                    c = p[i]
+                    if c == 34:
+                        if key == K_SUCCESS or key == K_DLQ:
+                            return None
+                        vs = i + 1
+                        i = _string(p, i, n)
+                        if key == K_ERROR:
+                            es, el = vs, i - 1 - vs
+                    elif c == 116 or c == 102:  # true / false
+                        if key == K_ERROR:
+                            return None
+                        if c == 116:
+                            i = _literal(p, i, n, b"true", 4)
+                        else:
+                            i = _literal(p, i, n, b"false", 5)
+                        if key == K_SUCCESS:
+                            success = c == 116
+                        elif key == K_DLQ:
+                            dlq = c == 116
+                    elif c == 110:  # null
+                        i = _literal(p, i, n, b"null", 4)
+                        if key == K_SUCCESS:
+                            success = 0
+                        elif key == K_DLQ:
+                            dlq = -1
+                        elif key == K_ERROR:
+                            el = -1
+                    elif (c == 45 or _is_digit(c)) and key == K_OTHER:
+                        i = _integer(p, i, n)
+                    else:
+                        return None
+                    if i < 0:
+                        return None
+                    i = _ws(p, i, n)
+                    if i < n and p[i] == 44:
+                        i = _ws(p, i + 1, n)
+                        continue
+                    if i < n and p[i] == 125:
+                        i += 1
+                        break
+                    return None
+            if k < m:
+                out.append(_one_015(
+                    <object>PyList_GET_ITEM(its, k), success, None if dlq < 0 else dlq == 1,
+                    None if el < 0 else PyUnicode_DecodeASCII(<const char*>p + es, el, NULL)))
+            k += 1
+            i = _ws(p, i, n)
+            if i < n and p[i] == 44:
+                i = _ws(p, i + 1, n)
+                continue
+            if i < n and p[i] == 93:
+                i += 1
+                break
+            return None
+    if _ws(p, i, n) != n:
+        return None
+    while k < m:  # no result for these items: rejected
+        out.append(_one_015(<object>PyList_GET_ITEM(its, k), False, None, None))
+        k += 1
     return out

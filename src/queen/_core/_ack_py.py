@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-__all__ = ["ack_items", "ack_results", "ack_results_015"]
+import orjson
+
+__all__ = ["ack_items", "ack_results", "ack_results_015", "ack_reply_015"]
 
 
 def ack_items(
@@ -97,4 +99,20 @@ def ack_results_015(
                     "partitionId": item["partitionId"], "success": ok,
                     "status": status, "error": err, "dlq": None if dlq is None else bool(dlq)})
     return out
+
+
+def ack_reply_015(body: Any, items: Sequence[Mapping[str, Any]]) -> Optional[List[Dict[str, Any]]]:
+    """``ack_results_015`` straight from the raw reply bytes; None (the caller decodes the
+    reply itself) when ``body`` is not bytes holding a JSON array. The compiled twin scans
+    the bytes without building the reply's objects and also answers None outside its
+    checked JSON subset; here orjson reads it."""
+    if type(body) is not bytes:
+        return None
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if type(data) is not list:
+        return None
+    return ack_results_015(data, list(items))
 

@@ -12,6 +12,7 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.string cimport memcmp, memcpy
 
 from ._ids cimport c_is_uuid, c_uuid7
+from ._scan cimport _integer, _is_digit, _literal, _string, _ws
 
 __all__ = ["encode_push_items", "join_items", "encode_push", "PushBuffer", "push_all_stored"]
 
@@ -278,60 +279,8 @@ cdef class PushBuffer:
 
 
 # ---------------------------------------------------------------- push replies
-# See _push_py.py: True only for a push reply checked completely (a subset of JSON)
-# whose objects all carry a stored status; anything else is False (caller parses).
-
-cdef inline bint _is_ws(unsigned char c) noexcept nogil:
-    return c == 32 or c == 9 or c == 10 or c == 13
-
-
-cdef inline bint _is_digit(unsigned char c) noexcept nogil:
-    return 48 <= c <= 57
-
-
-cdef inline Py_ssize_t _ws(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
-    while i < n and _is_ws(p[i]):
-        i += 1
-    return i
-
-
-cdef Py_ssize_t _string(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
-    cdef unsigned char c
-    i += 1
-    while i < n:
-        c = p[i]
-        if c == 34:
-            return i + 1
-        if c == 92 or c < 32 or c >= 128:
-            return -1
-        i += 1
-    return -1
-
-
-cdef Py_ssize_t _integer(const unsigned char* p, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
-    cdef Py_ssize_t start
-    if p[i] == 45:
-        i += 1
-    if i >= n or not _is_digit(p[i]):
-        return -1
-    if p[i] == 48:
-        i += 1
-    else:
-        start = i
-        while i < n and _is_digit(p[i]):
-            i += 1
-        if i - start > 18:
-            return -1
-    if i < n and (p[i] == 46 or p[i] == 69 or p[i] == 101):
-        return -1
-    return i
-
-
-cdef inline Py_ssize_t _literal(const unsigned char* p, Py_ssize_t i, Py_ssize_t n,
-                                const char* word, Py_ssize_t wn) noexcept nogil:
-    if i + wn <= n and memcmp(p + i, word, wn) == 0:
-        return i + wn
-    return -1
+# True only for a push reply checked completely (a subset of JSON, see _scan.pxd) whose
+# objects all carry a stored status; anything else is False (the caller parses).
 
 
 cdef bint _all_stored(const unsigned char* p, Py_ssize_t n, Py_ssize_t* objects) noexcept nogil:

@@ -382,8 +382,12 @@ def parse_ack(reply: Reply, items: Sequence[Mapping[str, Any]], batch: bool) -> 
     ``success: False``; only request-level errors raise."""
     if _missing_route(reply):
         raise _http_error(reply, "no such route on this server (404)", reply.body)
+    # 0.15: always an array of per-item results, read straight from the bytes
+    fast = _core.ack_reply_015(reply.body, items)
+    if fast is not None:
+        return cast("List[AckResult]", fast)
     data = _decode(reply)
-    if isinstance(data, list):  # 0.15: always an array of per-item results
+    if isinstance(data, list):  # (the kernel leaves unusual arrays to the full parse)
         return cast("List[AckResult]", _core.ack_results_015(data, items))
     if not isinstance(data, dict):
         raise _http_error(reply, "unexpected ack reply", data)
