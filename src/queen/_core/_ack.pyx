@@ -13,7 +13,7 @@ from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeASCII
 from libc.string cimport memcmp
 
-from ._scan cimport _integer, _is_digit, _literal, _string, _ws
+from ._scan cimport F_FALSE, F_NULL, F_STRING, F_TRUE, Field, _field, _open, _sep, _ws
 
 __all__ = ["ack_items", "ack_results", "ack_results_015", "ack_reply_015"]
 
@@ -164,95 +164,46 @@ def ack_reply_015(body, items):
     cdef const unsigned char* p = <const unsigned char*>PyBytes_AS_STRING(b)
     cdef Py_ssize_t n = PyBytes_GET_SIZE(b)
     cdef list its = items if type(items) is list else list(items)
-    cdef Py_ssize_t k = 0, m = PyList_GET_SIZE(its)
-    cdef Py_ssize_t i, ks, vs, es = 0, el
-    cdef int key, success, dlq
-    cdef unsigned char c
+    cdef Py_ssize_t k = 0, m = PyList_GET_SIZE(its), i = 0, es = 0, el
+    cdef int r, o, key, success, dlq
+    cdef Field f
     cdef list out = []
-    i = _ws(p, 0, n)
-    if i >= n or p[i] != 91:
-        return None
-    i = _ws(p, i + 1, n)
-    if i < n and p[i] == 93:
-        i += 1
-    else:
-        while True:
-            if i >= n or p[i] != 123:
-                return None
-            i = _ws(p, i + 1, n)
-            success, dlq, el = 0, -1, -1  # false, absent (None), absent (None)
-            if i < n and p[i] == 125:
-                i += 1
-            else:
-                while True:
-                    if i >= n or p[i] != 34:
-                        return None
-                    ks = i + 1
-                    i = _string(p, i, n)
-                    if i < 0:
-                        return None
-                    key = _key(p + ks, i - 1 - ks)
-                    i = _ws(p, i, n)
-                    if i >= n or p[i] != 58:
-                        return None
-                    i = _ws(p, i + 1, n)
-                    if i >= n:
-                        return None
-                    c = p[i]
-                    if c == 34:
-                        if key == K_SUCCESS or key == K_DLQ:
-                            return None
-                        vs = i + 1
-                        i = _string(p, i, n)
-                        if key == K_ERROR:
-                            es, el = vs, i - 1 - vs
-                    elif c == 116 or c == 102:  # true / false
-                        if key == K_ERROR:
-                            return None
-                        if c == 116:
-                            i = _literal(p, i, n, b"true", 4)
-                        else:
-                            i = _literal(p, i, n, b"false", 5)
-                        if key == K_SUCCESS:
-                            success = c == 116
-                        elif key == K_DLQ:
-                            dlq = c == 116
-                    elif c == 110:  # null
-                        i = _literal(p, i, n, b"null", 4)
-                        if key == K_SUCCESS:
-                            success = 0
-                        elif key == K_DLQ:
-                            dlq = -1
-                        elif key == K_ERROR:
-                            el = -1
-                    elif (c == 45 or _is_digit(c)) and key == K_OTHER:
-                        i = _integer(p, i, n)
-                    else:
-                        return None
-                    if i < 0:
-                        return None
-                    i = _ws(p, i, n)
-                    if i < n and p[i] == 44:
-                        i = _ws(p, i + 1, n)
-                        continue
-                    if i < n and p[i] == 125:
-                        i += 1
-                        break
-                    return None
-            if k < m:
-                out.append(_one_015(
-                    <object>PyList_GET_ITEM(its, k), success, None if dlq < 0 else dlq == 1,
-                    None if el < 0 else PyUnicode_DecodeASCII(<const char*>p + es, el, NULL)))
-            k += 1
-            i = _ws(p, i, n)
-            if i < n and p[i] == 44:
-                i = _ws(p, i + 1, n)
-                continue
-            if i < n and p[i] == 93:
-                i += 1
-                break
+    r = _open(p, &i, n, 91, 93)
+    while r == 1:
+        o = _open(p, &i, n, 123, 125)
+        if o < 0:
             return None
-    if _ws(p, i, n) != n:
+        success, dlq, el = 0, -1, -1  # false, absent (None), absent (None)
+        while o == 1:
+            i = _field(p, i, n, &f)
+            if i < 0:
+                return None
+            key = _key(p + f.ks, f.kn)
+            if key == K_SUCCESS:
+                if f.kind != F_TRUE and f.kind != F_FALSE and f.kind != F_NULL:
+                    return None
+                success = f.kind == F_TRUE
+            elif key == K_DLQ:
+                if f.kind != F_TRUE and f.kind != F_FALSE and f.kind != F_NULL:
+                    return None
+                dlq = -1 if f.kind == F_NULL else f.kind == F_TRUE
+            elif key == K_ERROR:
+                if f.kind == F_STRING:
+                    es, el = f.vs, f.vn
+                elif f.kind == F_NULL:
+                    el = -1
+                else:
+                    return None
+            o = _sep(p, &i, n, 125)
+        if o < 0:
+            return None
+        if k < m:
+            out.append(_one_015(
+                <object>PyList_GET_ITEM(its, k), success, None if dlq < 0 else dlq == 1,
+                None if el < 0 else PyUnicode_DecodeASCII(<const char*>p + es, el, NULL)))
+        k += 1
+        r = _sep(p, &i, n, 93)
+    if r < 0 or _ws(p, i, n) != n:
         return None
     while k < m:  # no result for these items: rejected
         out.append(_one_015(<object>PyList_GET_ITEM(its, k), False, None, None))

@@ -12,7 +12,7 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.string cimport memcmp, memcpy
 
 from ._ids cimport c_is_uuid, c_uuid7
-from ._scan cimport _integer, _is_digit, _literal, _string, _ws
+from ._scan cimport F_STRING, Field, _field, _open, _sep, _ws
 
 __all__ = ["encode_push_items", "join_items", "encode_push", "PushBuffer", "push_all_stored"]
 
@@ -284,87 +284,28 @@ cdef class PushBuffer:
 
 
 cdef bint _all_stored(const unsigned char* p, Py_ssize_t n, Py_ssize_t* objects) noexcept nogil:
-    cdef Py_ssize_t i, ks, vs
-    cdef int status
-    cdef bint is_status
-    cdef unsigned char c
-    i = _ws(p, 0, n)
-    if i >= n or p[i] != 91:
-        return False
-    i = _ws(p, i + 1, n)
-    if i < n and p[i] == 93:
-        i += 1
-    else:
-        while True:
-            if i >= n or p[i] != 123:
-                return False
-            i = _ws(p, i + 1, n)
-            status = -1
-            if i < n and p[i] == 125:
-                i += 1
-            else:
-                while True:
-                    if i >= n or p[i] != 34:
-                        return False
-                    ks = i + 1
-                    i = _string(p, i, n)
-                    if i < 0:
-                        return False
-                    is_status = i - 1 - ks == 6 and memcmp(p + ks, b"status", 6) == 0
-                    i = _ws(p, i, n)
-                    if i >= n or p[i] != 58:
-                        return False
-                    i = _ws(p, i + 1, n)
-                    if i >= n:
-                        return False
-                    c = p[i]
-                    if c == 34:
-                        vs = i + 1
-                        i = _string(p, i, n)
-                        if i < 0:
-                            return False
-                        if is_status:
-                            if i - 1 - vs == 0 or (
-                                i - 1 - vs == 6 and memcmp(p + vs, b"failed", 6) == 0
-                            ):
-                                status = 0
-                            else:
-                                status = 1
-                    else:
-                        if is_status:
-                            status = 0
-                        if c == 116:
-                            i = _literal(p, i, n, b"true", 4)
-                        elif c == 102:
-                            i = _literal(p, i, n, b"false", 5)
-                        elif c == 110:
-                            i = _literal(p, i, n, b"null", 4)
-                        elif c == 45 or _is_digit(c):
-                            i = _integer(p, i, n)
-                        else:
-                            return False
-                        if i < 0:
-                            return False
-                    i = _ws(p, i, n)
-                    if i < n and p[i] == 44:
-                        i = _ws(p, i + 1, n)
-                        continue
-                    if i < n and p[i] == 125:
-                        i += 1
-                        break
-                    return False
-            if status != 1:
-                return False
-            objects[0] += 1
-            i = _ws(p, i, n)
-            if i < n and p[i] == 44:
-                i = _ws(p, i + 1, n)
-                continue
-            if i < n and p[i] == 93:
-                i += 1
-                break
+    cdef Py_ssize_t i = 0
+    cdef int r, o, status
+    cdef Field f
+    r = _open(p, &i, n, 91, 93)
+    while r == 1:
+        o = _open(p, &i, n, 123, 125)
+        if o < 0:
             return False
-    return _ws(p, i, n) == n
+        status = -1
+        while o == 1:
+            i = _field(p, i, n, &f)
+            if i < 0:
+                return False
+            if f.kn == 6 and memcmp(p + f.ks, b"status", 6) == 0:
+                status = f.kind == F_STRING and f.vn > 0 and not (
+                    f.vn == 6 and memcmp(p + f.vs, b"failed", 6) == 0)
+            o = _sep(p, &i, n, 125)
+        if o < 0 or status != 1:
+            return False
+        objects[0] += 1
+        r = _sep(p, &i, n, 93)
+    return r == 0 and _ws(p, i, n) == n
 
 
 def push_all_stored(body, count):
