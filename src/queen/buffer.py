@@ -17,11 +17,26 @@ import asyncio
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Awaitable,
+    Callable,
+    Deque,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
-from . import _core, log
+from . import _core, log, wire
 from .errors import QueenError, QueenHTTPError, QueenValidationError
 from .types import PushResult
+
+if TYPE_CHECKING:
+    from .seam import Host
 
 Key = Tuple[str, str]
 # send(queue, partition, body, txids) -> {index of a sent item: error text} for each
@@ -139,7 +154,25 @@ class _Slot:
         self.sending = 0                      # messages of the batch being sent
 
 
+def host_sender(host: Host) -> Sender:
+    """The sender of a client's buffers: one push request through the seam; only what
+    was not stored comes back."""
+
+    async def send(queue: str, partition: str, body: bytes, txids: List[str]) -> Dict[int, str]:
+        reply = await host.send(wire.push(body, queue, partition))
+        return wire.parse_push_failures(reply, len(txids))
+
+    return send
+
+
 class BufferManager:
+    """The push buffers of one client (``seam.Buffers``); ``send`` delivers one batch."""
+
+    @classmethod
+    def for_host(cls, host: Host) -> BufferManager:
+        """Buffers that send through ``host`` (what ``Queen`` uses)."""
+        return cls(host_sender(host))
+
     def __init__(self, send: Sender, max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self._send = send
         self._slots: Dict[Key, _Slot] = {}

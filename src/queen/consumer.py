@@ -26,6 +26,7 @@ from .errors import (
     QueenTimeoutError,
     QueenValidationError,
 )
+from .seam import Host
 from .types import ConsumeOptions, Message, PopSpec
 
 Callback = Callable[[Any, Any], Any]
@@ -78,7 +79,7 @@ class Consumer:
 
     def __init__(
         self,
-        queen: Any,
+        host: Host,
         options: ConsumeOptions,
         handler: Callable[[Any], Any],
         signal: Optional[asyncio.Event] = None,
@@ -93,7 +94,7 @@ class Consumer:
             raise QueenValidationError("consume limit must be at least 1 (or None for no limit)")
         if options.idle_millis is not None and options.idle_millis < 1:
             raise QueenValidationError("consume idle_millis must be at least 1 (or None)")
-        self._queen = queen
+        self._host = host
         self._handler = handler
         self._handler_is_coro = inspect.iscoroutinefunction(handler)
         self._signal = signal
@@ -199,7 +200,7 @@ class Consumer:
             if not held:
                 continue
             try:
-                await self._queen.renew(held)
+                await self._host.renew(held)
             except Exception as exc:
                 log.warn("ConsumerManager.renew", {"error": _error_text(exc), "count": len(held)})
 
@@ -210,7 +211,7 @@ class Consumer:
         empty_delay = EMPTY_DELAY_MIN
         polling = self._polling
         limit = self._limit
-        pop = self._queen._pop
+        pop = self._host.pop
         want = self._batch
         try:
             while not self._stopping:
@@ -245,7 +246,7 @@ class Consumer:
                     _uncancel()
                     return
                 except Exception as exc:
-                    if not _transient(exc) or getattr(self._queen, "_closed", False):
+                    if not _transient(exc) or self._host.closed:
                         self._fail(exc)  # a closed client never comes back
                         return
                     log.warn("ConsumerManager.worker", {
@@ -415,9 +416,9 @@ class Consumer:
         an expired lease: the message comes back). ``report`` sends that to on_error."""
         try:
             if context is None:
-                result = await self._queen.ack(target, status)
+                result = await self._host.ack(target, status)
             else:
-                result = await self._queen.ack(target, status, context)
+                result = await self._host.ack(target, status, context)
             rejected = _rejected(result)
             if rejected is None:
                 return True
@@ -445,7 +446,7 @@ class Consumer:
 
 
 async def consume(
-    queen: Any,
+    host: Host,
     options: ConsumeOptions,
     handler: Callable[[Any], Awaitable[Any]],
     signal: Optional[asyncio.Event] = None,
@@ -453,7 +454,7 @@ async def consume(
     on_error: Optional[Callback] = None,
 ) -> None:
     """Run a consume to its end; see :class:`Consumer`."""
-    await Consumer(queen, options, handler, signal, on_success, on_error).run()
+    await Consumer(host, options, handler, signal, on_success, on_error).run()
 
 
 __all__ = ["Consumer", "consume"]

@@ -97,7 +97,7 @@ async def test_builder_and_consumer_validate_input(env: Env) -> None:
     with pytest.raises(QueenValidationError):
         await env.queen.consumer("s", "g").process(lambda w: None, limit=0)
     with pytest.raises(QueenValidationError):
-        StreamConsumer(env.queen, "s", "g", renew_interval_millis=0)
+        StreamConsumer(env.queen._host, "s", "g", renew_interval_millis=0)
 
 
 async def test_messages_land_in_their_windows(env: Env) -> None:
@@ -187,7 +187,7 @@ async def test_long_callback_keeps_its_lease(env: Env) -> None:
     await env.push("a", "x", 0.2)
     await env.push("a", "tick", 1.6)
     other = env.queen.consumer("s", "g")
-    consumer = StreamConsumer(env.queen, "s", "g", renew_interval_millis=30, extend_millis=1000)
+    consumer = StreamConsumer(env.queen._host, "s", "g", renew_interval_millis=30, extend_millis=1000)
     stolen: List[Any] = []
 
     async def slow(window: Window) -> None:

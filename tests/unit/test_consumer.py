@@ -47,7 +47,9 @@ class FakeQueen:
         if count:
             self.arrived.set()
 
-    async def _pop(self, spec: PopSpec) -> List[Dict[str, Any]]:
+    closed = False
+
+    async def pop(self, spec: PopSpec) -> List[Dict[str, Any]]:
         self.specs.append(spec)
         if self.pop_errors:
             raise self.pop_errors.pop(0)
@@ -255,7 +257,7 @@ async def test_fatal_pop_errors_end_consume(error: Exception) -> None:
 
 async def test_closed_client_ends_consume() -> None:
     q = FakeQueen(0)
-    q._closed = True  # type: ignore[attr-defined]
+    q.closed = True
     q.pop_errors = [QueenConnectionError("this Queen client is closed: create a new one")]
     with pytest.raises(QueenConnectionError):
         await run(ConsumeBuilder(q, opts(), lambda m: None))

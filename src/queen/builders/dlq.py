@@ -16,14 +16,14 @@ from ..errors import QueenValidationError
 from ._util import positive_int, timestamp_text
 
 if TYPE_CHECKING:
-    from ..client import Queen
+    from ..seam import Host
 
 
 class DLQBuilder:
     def __init__(
-        self, queen: Queen, queue: str, group: Optional[str], partition: Optional[str]
+        self, host: Host, queue: str, group: Optional[str], partition: Optional[str]
     ) -> None:
-        self._queen = queen
+        self._host = host
         self._queue = queue
         self._group = group
         self._partition = partition
@@ -56,9 +56,9 @@ class DLQBuilder:
         return text
 
     async def get(self) -> Dict[str, Any]:
-        generation = await self._queen._generation()
+        generation = await self._host.generation()
         req = wire.dlq(self._queue, self._group, self._partition, self._limit, self._offset,
                        self._from, self._to, generation)
-        reply = await self._queen._request(req)
+        reply = await self._host.send(req)
         return wire.parse_dlq(reply, generation, self._partition, self._limit, self._offset,
                               self._from, self._to)

@@ -23,13 +23,12 @@ from .push import PushBuilder
 if TYPE_CHECKING:
     import asyncio
 
-    from ..client import Queen
     from ..seam import Host
     from .consume import ConsumeBuilder
 
 SUBSCRIPTION_MODES = ("all", "new", "new-only")
 DEFAULT_PARTITION = wire.DEFAULT_PARTITION
-_GOOD_NAMES = wire.base._GOOD_NAMES  # names wire.check_name already accepted (same dict)
+_GOOD_NAMES = wire.base.CHECKED_NAMES  # names wire.check_name already accepted (same dict)
 MAX_LONG_POLL_MILLIS = 100_000
 
 
@@ -55,8 +54,8 @@ class QueueBuilder:
     _sub_from: Optional[str] = None
     _each = False
 
-    def __init__(self, queen: Queen, name: Optional[str] = None) -> None:
-        self._queen = queen
+    def __init__(self, host: Host, name: Optional[str] = None) -> None:
+        self._host = host
         if name is None or (type(name) is str and name in _GOOD_NAMES):
             self._name = name
         else:
@@ -70,7 +69,7 @@ class QueueBuilder:
     @property
     def host(self) -> Host:
         """The client seam this builder acts through (for extensions such as streams)."""
-        return self._queen._host
+        return self._host
 
     # ------------------------------------------------------------ configuration
 
@@ -100,7 +99,7 @@ class QueueBuilder:
         name = self._need_name("create()")
         log.info("QueueBuilder.create", {"queue": name, "namespace": self._namespace,
                                          "task": self._task})
-        reply = await self._queen._request(
+        reply = await self._host.send(
             wire.configure(name, self._namespace, self._task, self._options)
         )
         return wire.parse_configure(reply)
@@ -108,7 +107,7 @@ class QueueBuilder:
     async def delete(self) -> Dict[str, Any]:
         name = self._need_name("delete()")
         log.info("QueueBuilder.delete", {"queue": name})
-        return wire.parse_delete_queue(await self._queen._request(wire.delete_queue(name)))
+        return wire.parse_delete_queue(await self._host.send(wire.delete_queue(name)))
 
     # ------------------------------------------------------------ push
 
@@ -133,12 +132,12 @@ class QueueBuilder:
         name = self._name
         if name is None:
             name = self._need_name("push()")
-        return PushBuilder(self._queen, name, self._partition or DEFAULT_PARTITION,
+        return PushBuilder(self._host, name, self._partition or DEFAULT_PARTITION,
                            messages, self._buffer)
 
     async def flush_buffer(self) -> None:
         """Send this queue's buffered messages now (one partition if one was chosen)."""
-        await self._queen._buffers.flush(self._need_name("flush_buffer()"), self._partition)
+        await self._host.buffers.flush(self._need_name("flush_buffer()"), self._partition)
 
     # ------------------------------------------------------------ pop / consume options
 
@@ -233,7 +232,7 @@ class QueueBuilder:
         """One pop: ``batch`` (1), ``wait`` (False), server-side ``auto_ack`` (False).
         Returns ``[]`` when nothing is available."""
         spec = self._spec(self._batch or 1, bool(self._wait), bool(self._auto_ack))
-        return await self._queen._pop(spec)
+        return await self._host.pop(spec)
 
     def consume(
         self, handler: Callable[..., Any], signal: Optional[asyncio.Event] = None
@@ -254,10 +253,10 @@ class QueueBuilder:
             renew_lease=self._renew,
             renew_interval_millis=self._renew_interval,
         )
-        return ConsumeBuilder(self._queen, options, handler, signal)
+        return ConsumeBuilder(self._host, options, handler, signal)
 
     # ------------------------------------------------------------ DLQ
 
     def dlq(self, consumer_group: Optional[str] = None) -> DLQBuilder:
         group = wire.check_name("consumer group", consumer_group) if consumer_group else None
-        return DLQBuilder(self._queen, self._need_name("dlq()"), group, self._partition)
+        return DLQBuilder(self._host, self._need_name("dlq()"), group, self._partition)

@@ -11,7 +11,7 @@ from .. import _core, log, wire
 from ..errors import QueenValidationError
 
 if TYPE_CHECKING:
-    from ..client import Queen
+    from ..seam import Host
 
 _Ack = Tuple[Mapping[str, Any], Any, Optional[str]]
 _Push = List[bytes]
@@ -44,8 +44,8 @@ class TransactionQueue:
 
 
 class TransactionBuilder:
-    def __init__(self, queen: Queen) -> None:
-        self._queen = queen
+    def __init__(self, host: Host) -> None:
+        self._host = host
         self._ops: List[Union[_Ack, _Push]] = []
 
     def ack(
@@ -70,7 +70,7 @@ class TransactionBuilder:
         the transaction back (nothing was applied)."""
         if not self._ops:
             raise QueenValidationError("nothing to commit: add .ack(...) or .queue(q).push(...)")
-        generation = await self._queen._generation()
+        generation = await self._host.generation()
         ops: List[bytes] = []
         for op in self._ops:
             if isinstance(op, tuple):
@@ -80,5 +80,5 @@ class TransactionBuilder:
             else:
                 ops.append(wire.tx_push_op(op))
         log.info("TransactionBuilder.commit", {"operations": len(ops)})
-        reply = await self._queen._request(wire.transaction(ops))
+        reply = await self._host.send(wire.transaction(ops))
         return wire.parse_transaction(reply)

@@ -43,13 +43,13 @@ class Request(NamedTuple):  # a NamedTuple: built once or twice per message, che
 _BAD_NAME = re.compile(r"[/?#%\s\x00-\x1f\x7f]")
 
 
-_GOOD_NAMES: Dict[str, None] = {}  # names already checked; cleared, never rebound (aliased)
-_GOOD_NAMES_SIZE = 4096
+CHECKED_NAMES: Dict[str, None] = {}  # names already checked; cleared, never rebound (aliased)
+CHECKED_NAMES_SIZE = 4096
 
 
 def check_name(kind: str, value: Any) -> str:
     """Names go into URL paths, which real servers do not URL-decode: keep them plain."""
-    if type(value) is str and value in _GOOD_NAMES:
+    if type(value) is str and value in CHECKED_NAMES:
         return value
     if not isinstance(value, str) or not value:
         raise QueenValidationError(f"{kind} must be a non-empty str, got {value!r}")
@@ -61,9 +61,9 @@ def check_name(kind: str, value: Any) -> str:
             "use letters, digits and . _ - : only"
         )
     if type(value) is str:
-        if len(_GOOD_NAMES) >= _GOOD_NAMES_SIZE:
-            _GOOD_NAMES.clear()
-        _GOOD_NAMES[value] = None
+        if len(CHECKED_NAMES) >= CHECKED_NAMES_SIZE:
+            CHECKED_NAMES.clear()
+        CHECKED_NAMES[value] = None
     return value
 
 
