@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Mapping
 from functools import partial
 from operator import itemgetter
-from typing import Any, Callable, Dict, List, Optional, Sequence, Set, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
 from . import log, wire
 from .errors import QueenValidationError
@@ -53,7 +53,7 @@ async def pop(host: Host, spec: PopSpec) -> List[Message]:
     reply = await host.send(wire.pop(spec, generation))
     messages = wire.parse_pop(reply, generation, partial(_message_trace, host.trace))
     if spec.auto_ack and messages:
-        if generation == wire.GEN_07 and spec.wait:
+        if wire.client_acks_pop(True, spec.wait, generation):
             # 0.7 ignores autoAck on long polls: ack here so both behave alike.
             await host.ack(list(messages), True)
         for m in messages:
@@ -90,37 +90,14 @@ async def ack(
 async def _ack_batches(
     host: Host, items: List[Dict[str, Any]], groups: List[Optional[str]], generation: str
 ) -> List[AckResult]:
-    group = groups[0]
-    if groups.count(group) == len(groups) and (
-        len({it["partitionId"] for it in items}) == 1 if generation == wire.GEN_07
-        else {it["status"] for it in items} == {"completed"}
-    ):  # the usual case (one pop's messages): one request, in order
-        reply = await host.send(wire.ack_batch(items, group))
+    plan = wire.ack_plan(items, groups, generation)
+    if plan is None:  # the usual case (one pop's messages): one request, in order
+        reply = await host.send(wire.ack_batch(items, groups[0]))
         return wire.parse_ack(reply, items, batch=True)
-    # The batch route takes the group from the top level only: one request per
-    # group. 0.7 books a batch against its first item's partition: one request per
-    # partition. 0.15 silently loses a failed item that is followed by completed
-    # items of its partition in the same request, so failures travel on their own:
-    # completed items before the partition's first failure, then the failures,
-    # then the completed items after it (input order = message order).
-    requests: Dict[Tuple[Any, ...], List[int]] = {}
-    failed_seen: Set[Tuple[Optional[str], str]] = set()
-    for i, (item, group) in enumerate(zip(items, groups)):
-        if generation == wire.GEN_07:
-            key: Tuple[Any, ...] = (0, group, item["partitionId"])
-        else:
-            where = (group, item["partitionId"])
-            if item["status"] != "completed":
-                failed_seen.add(where)
-                key = (1, group)
-            else:
-                key = (2 if where in failed_seen else 0, group)
-        requests.setdefault(key, []).append(i)
     results: List[Optional[AckResult]] = [None] * len(items)
-    for key in sorted(requests, key=lambda k: k[0]):  # stable: groups keep their order
-        idx = requests[key]
+    for group, idx in plan:
         batch = [items[i] for i in idx]
-        reply = await host.send(wire.ack_batch(batch, key[1]))
+        reply = await host.send(wire.ack_batch(batch, group))
         for i, r in zip(idx, wire.parse_ack(reply, batch, batch=True)):
             results[i] = r
     return [r for r in results if r is not None]

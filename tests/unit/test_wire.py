@@ -547,3 +547,41 @@ def test_new_only_subscription_is_sent_as_new_to_015() -> None:
     assert "subscriptionMode=new-only" in wire.pop(spec, wire.GEN_07).path
     path015 = wire.pop(spec, wire.GEN_015).path
     assert "subscriptionMode=new&" in path015 + "&" and "new-only" not in path015
+
+
+# ---------------------------------------------------------------- generation rules
+
+
+def _items(*spec: str) -> list:
+    """'p1:completed' ... -> ack items in that order."""
+    return [{"transactionId": f"t{i}", "partitionId": s.split(":")[0], "status": s.split(":")[1]}
+            for i, s in enumerate(spec)]
+
+
+def test_ack_plan_sends_one_pops_acks_in_one_request() -> None:
+    items = _items("p:completed", "p:completed")
+    assert wire.ack_plan(items, [None, None], wire.GEN_07) is None
+    assert wire.ack_plan(items, ["g", "g"], wire.GEN_015) is None
+
+
+def test_ack_plan_07_splits_by_partition_and_group() -> None:
+    items = _items("a:completed", "b:failed", "a:completed")
+    assert wire.ack_plan(items, ["g", "g", "g"], wire.GEN_07) == [("g", [0, 2]), ("g", [1])]
+    assert wire.ack_plan(items, ["g", "h", "g"], wire.GEN_07) == [("g", [0, 2]), ("h", [1])]
+
+
+def test_ack_plan_015_sends_failures_on_their_own() -> None:
+    items = _items("a:completed", "a:failed", "a:completed", "b:completed")
+    # completed before a's failure (and b's), then the failure, then a's later completions
+    assert wire.ack_plan(items, [None] * 4, wire.GEN_015) == [
+        (None, [0, 3]), (None, [1]), (None, [2])]
+    # several partitions, all completed: one request per group only
+    assert wire.ack_plan(_items("a:completed", "b:completed"), ["g", "h"], wire.GEN_015) == [
+        ("g", [0]), ("h", [1])]
+
+
+def test_only_07_long_polls_need_the_client_to_ack() -> None:
+    assert wire.client_acks_pop(True, True, wire.GEN_07)
+    assert not wire.client_acks_pop(True, False, wire.GEN_07)
+    assert not wire.client_acks_pop(True, True, wire.GEN_015)
+    assert not wire.client_acks_pop(False, True, wire.GEN_07)
