@@ -14,18 +14,13 @@ import asyncio
 import inspect
 import logging
 import math
-import random
 from dataclasses import replace
 from time import monotonic
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from . import log
-from .errors import (
-    QueenConnectionError,
-    QueenHTTPError,
-    QueenTimeoutError,
-    QueenValidationError,
-)
+from .errors import QueenHTTPError, QueenValidationError
+from .retry import Retry
 from .seam import Host
 from .types import ConsumeOptions, Message, PopSpec
 
@@ -33,22 +28,9 @@ Callback = Callable[[Any, Any], Any]
 
 _std_log = logging.getLogger("queen.consumer")
 
-FAIL_DELAY_MIN = 0.1      # s, first back-off after a failed pop
-FAIL_DELAY_MAX = 5.0      # s, back-off cap after repeated failed pops
 EMPTY_DELAY_MIN = 0.02    # s, first pause after an empty short poll (wait=False)
 EMPTY_DELAY_MAX = 0.5     # s, cap of that pause
 DEFAULT_RENEW_MILLIS = 30000
-
-
-def _transient(exc: Exception) -> bool:
-    """Pop failures worth retrying: network trouble, timeouts, 5xx/429, and the
-    HTTP-200 errors of 0.7 servers (which report database trouble that way)."""
-    if isinstance(exc, (QueenConnectionError, QueenTimeoutError)):
-        return True
-    if isinstance(exc, QueenHTTPError):
-        status = exc.status
-        return status is None or status < 300 or status >= 500 or status in (408, 429)
-    return False
 
 
 def _error_text(exc: BaseException) -> str:
@@ -207,7 +189,11 @@ class Consumer:
     # ---- the pop loop ----------------------------------------------------------------
 
     async def _worker(self, index: int) -> None:
-        fail_delay = FAIL_DELAY_MIN
+        # Pop failures worth another try (network trouble, timeouts, 5xx/429/408, the
+        # HTTP-200 database errors of 0.7 servers) wait and poll again, for as long
+        # as the consume runs; any other stops it.
+        retry = Retry.for_pop()
+        failures = 0
         empty_delay = EMPTY_DELAY_MIN
         polling = self._polling
         limit = self._limit
@@ -246,26 +232,27 @@ class Consumer:
                     _uncancel()
                     return
                 except Exception as exc:
-                    if not _transient(exc) or self._host.closed:
+                    if not retry.retriable(exc) or self._host.closed:
                         self._fail(exc)  # a closed client never comes back
                         return
+                    failures += 1
+                    delay = retry.delay(failures)
                     log.warn("ConsumerManager.worker", {
-                        "worker_id": index, "error": _error_text(exc), "retry_in": fail_delay,
+                        "worker_id": index, "error": _error_text(exc), "retry_in": round(delay, 3),
                     })
                     _std_log.warning("consume on %s: pop failed, retrying in ~%.1f s: %s",
-                                     self._where, fail_delay, _error_text(exc))
+                                     self._where, delay, _error_text(exc))
                     try:
-                        await asyncio.sleep(fail_delay * (0.5 + random.random() / 2))
+                        await asyncio.sleep(delay)
                     except asyncio.CancelledError:
                         if not self._stopping:
                             raise
                         _uncancel()
                         return
-                    fail_delay = min(fail_delay * 2, FAIL_DELAY_MAX)
                     continue
                 finally:
                     polling[index] = False
-                fail_delay = FAIL_DELAY_MIN
+                failures = 0
                 empty_delay = EMPTY_DELAY_MIN
                 await self._dispatch(index, messages)
         except Exception as exc:  # a bug or a failing callback machinery: stop everyone

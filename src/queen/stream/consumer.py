@@ -18,10 +18,12 @@ from typing import Any, Awaitable, Callable, Dict, Optional, Union
 from .. import log
 from ..errors import (
     QueenConnectionError,
+    QueenError,
     QueenHTTPError,
     QueenTimeoutError,
     QueenValidationError,
 )
+from ..retry import Retry
 from ..seam import Host
 from ..wire import Request, streams07
 from .window import Window
@@ -151,17 +153,15 @@ class StreamConsumer:
             raise QueenValidationError("limit must be a positive int (or None)")
         if on_error is not None and not callable(on_error):
             raise QueenValidationError("on_error must be callable(window, exc)")
-        handled, backoff = 0, 0.1
+        handled, idle = 0, 0
+        retry = Retry.for_stream_poll(self.max_backoff_millis)
         loop = asyncio.get_running_loop()
         while not (signal is not None and signal.is_set()) and (limit is None or handled < limit):
             started = loop.time()
             try:
                 window = await self._poll_or_stop(signal)
-            except (QueenConnectionError, QueenTimeoutError) as exc:
-                log.warn("StreamConsumer.poll", {"stream": self.stream_name, "error": str(exc)})
-                window = None
-            except QueenHTTPError as exc:
-                if exc.status is None or exc.status < 500:
+            except QueenError as exc:  # network trouble and 5xx: wait and poll again
+                if not retry.retriable(exc):
                     raise
                 log.warn("StreamConsumer.poll", {"stream": self.stream_name, "error": str(exc)})
                 window = None
@@ -169,10 +169,10 @@ class StreamConsumer:
                 # A server that answered before the long-poll deadline is not waiting
                 # for us: back off (doubling) so the loop does not spin.
                 if loop.time() - started < self.poll_timeout_millis / 2000:
-                    await _sleep_or_stop(backoff, signal)
-                    backoff = min(backoff * 2, self.max_backoff_millis / 1000)
+                    idle += 1
+                    await _sleep_or_stop(retry.delay(idle), signal)
                 continue
-            backoff = 0.1
+            idle = 0
             await self._handle(callback, window, on_error)
             handled += 1
         return handled

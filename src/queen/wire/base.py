@@ -91,7 +91,7 @@ def _missing_route(reply: Reply) -> bool:
     return reply.status == 404 and reply.body.lstrip()[:1] not in (b"{", b"[")
 
 
-def _decode(reply: Reply) -> Any:
+def _decode(reply: Reply, retriable: Optional[bool] = None) -> Any:
     if not reply.body:
         return None
     try:
@@ -101,26 +101,31 @@ def _decode(reply: Reply) -> Any:
         raise QueenHTTPError(
             f"the server answered with non-JSON text: {text!r}",
             status=reply.status, body=reply.body, method=reply.method, url=reply.url,
+            retriable=retriable,
         ) from None
 
 
-def _http_error(reply: Reply, text: str, body: Any) -> QueenHTTPError:
-    return QueenHTTPError(text, status=reply.status, body=body, method=reply.method, url=reply.url)
+def _http_error(reply: Reply, text: str, body: Any,
+                retriable: Optional[bool] = None) -> QueenHTTPError:
+    return QueenHTTPError(text, status=reply.status, body=body, method=reply.method,
+                          url=reply.url, retriable=retriable)
 
 
-def check(reply: Reply, feature: Optional[str] = None, generation: Optional[str] = None) -> Any:
-    """Decode a reply; raise for a missing route, an ``error`` field or an error status."""
+def check(reply: Reply, feature: Optional[str] = None, generation: Optional[str] = None,
+          *, retriable: Optional[bool] = None) -> Any:
+    """Decode a reply; raise for a missing route, an ``error`` field or an error status.
+    ``retriable`` overrides what the status says about the error raised."""
     if _missing_route(reply):
         if feature:
             raise QueenServerFeatureError(feature, generation, "the server has no such route (404)")
-        raise _http_error(reply, "no such route on this server (404)", reply.body)
-    data = _decode(reply)
+        raise _http_error(reply, "no such route on this server (404)", reply.body, retriable)
+    data = _decode(reply, retriable)
     if isinstance(data, dict) and data.get("error"):
-        raise _http_error(reply, str(data["error"]), data)
+        raise _http_error(reply, str(data["error"]), data, retriable)
     if isinstance(data, dict) and data.get("success") is False:
-        raise _http_error(reply, "the server reported success: false", data)
+        raise _http_error(reply, "the server reported success: false", data, retriable)
     if reply.status >= 400:
-        raise _http_error(reply, f"HTTP {reply.status}", data)
+        raise _http_error(reply, f"HTTP {reply.status}", data, retriable)
     return data
 
 

@@ -32,10 +32,11 @@ def check_generation(generation: str) -> None:
 
 def parse(reply: Reply) -> Any:
     """The decoded reply (None for an empty body); the router's 404 page means the
-    server has no windowed streams; an ``error`` reply raises ``QueenHTTPError``."""
+    server has no windowed streams; an ``error`` reply raises ``QueenHTTPError``,
+    retriable for 5xx only ("Stream not found", an expired lease: HTTP 200)."""
     if reply.status == 404 and (not reply.body or reply.body.lstrip()[:1] == b"<"):
         raise removed()  # the router's HTML page: no such route on this server
-    return check(reply)
+    return check(reply, retriable=reply.status >= 500)
 
 
 def _affinity(stream: str, group: str) -> str:
