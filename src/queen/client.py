@@ -105,6 +105,7 @@ class Queen:
     def __init__(self, config: ConfigInput = "http://localhost:6632") -> None:
         self._config: ClientConfig = parse_config(config)
         self._host = _ClientHost(self._config)
+        log.refresh()  # QUEEN_CLIENT_LOG and the logging setup as they are now
         log.info("Queen.constructor", {"status": "initialized", "urls": len(self._config.urls)})
 
     def __repr__(self) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import math
 from dataclasses import replace
 from time import monotonic
@@ -25,8 +24,6 @@ from .seam import Host
 from .types import ConsumeOptions, Message, PopSpec
 
 Callback = Callable[[Any, Any], Any]
-
-_std_log = logging.getLogger("queen.consumer")
 
 EMPTY_DELAY_MIN = 0.02    # s, first pause after an empty short poll (wait=False)
 EMPTY_DELAY_MAX = 0.5     # s, cap of that pause
@@ -120,7 +117,7 @@ class Consumer:
         signal = self._signal
         if signal is not None and signal.is_set():
             return
-        log.info("ConsumerManager.start", {
+        log.info("Consumer.run", {
             "queue": self._where, "concurrency": self._concurrency, "batch": self._batch,
             "limit": self._limit, "auto_ack": self._auto_ack, "wait": self._wait,
         })
@@ -143,7 +140,7 @@ class Consumer:
                 task.cancel()
             if left or helpers:
                 await asyncio.gather(*left, *helpers, return_exceptions=True)
-        log.info("ConsumerManager.start", {
+        log.info("Consumer.run", {
             "status": "completed", "reason": self._reason, "processed": self._done,
         })
         if self._error is not None:
@@ -167,7 +164,8 @@ class Consumer:
     def _fail(self, exc: BaseException) -> None:
         if self._error is None:
             self._error = exc
-        log.error("ConsumerManager.worker", {"error": _error_text(exc), "fatal": True})
+        log.error("Consumer.worker", {"queue": self._where, "error": _error_text(exc),
+                                      "fatal": True}, exc)
         self.stop("error")
 
     async def _watch(self, signal: asyncio.Event) -> None:
@@ -184,7 +182,7 @@ class Consumer:
             try:
                 await self._host.renew(held)
             except Exception as exc:
-                log.warn("ConsumerManager.renew", {"error": _error_text(exc), "count": len(held)})
+                log.warn("Consumer.renew", {"error": _error_text(exc), "count": len(held)})
 
     # ---- the pop loop ----------------------------------------------------------------
 
@@ -237,11 +235,10 @@ class Consumer:
                         return
                     failures += 1
                     delay = retry.delay(failures)
-                    log.warn("ConsumerManager.worker", {
-                        "worker_id": index, "error": _error_text(exc), "retry_in": round(delay, 3),
+                    log.warn("Consumer.worker", {
+                        "queue": self._where, "worker_id": index, "error": _error_text(exc),
+                        "retry_in": round(delay, 3),
                     })
-                    _std_log.warning("consume on %s: pop failed, retrying in ~%.1f s: %s",
-                                     self._where, delay, _error_text(exc))
                     try:
                         await asyncio.sleep(delay)
                     except asyncio.CancelledError:
@@ -384,14 +381,12 @@ class Consumer:
         text = _error_text(exc)
         count = len(target) if isinstance(target, list) else 1
         user_decides = not self._auto_ack and self._on_error is not None
-        if self._on_error is None:
-            # Nobody else will see it: say so on the standard logger too.
-            _std_log.warning("consume handler failed on %d message(s) of %s: %s",
-                             count, self._where, text, exc_info=exc)
-        log.error("ConsumerManager.processMessage", {
+        # an error when nobody else will see it; a warning when on_error does
+        report = log.error if self._on_error is None else log.warn
+        report("Consumer.handler", {
             "queue": self._where, "count": count, "error": text,
             "status": "handed-to-on_error" if user_decides else "nacked",
-        })
+        }, exc)
         if not user_decides:
             await self._ack(target, False, {"error": text}, report=False)
         if self._on_error is not None:
@@ -413,12 +408,9 @@ class Consumer:
         except Exception as error:
             exc = error
         text = _error_text(exc)
-        log.warn("ConsumerManager.ack", {"queue": self._where, "status": status, "error": text})
+        log.warn("Consumer.ack", {"queue": self._where, "status": status, "error": text})
         if report and self._on_error is not None:
             await self._callback(self._on_error, target, exc)
-        else:
-            _std_log.warning("consume could not %s on %s: %s",
-                             "ack" if status else "nack", self._where, text)
         return False
 
     async def _callback(self, callback: Callback, target: Any, value: Any) -> None:
@@ -427,9 +419,8 @@ class Consumer:
             if inspect.isawaitable(result):
                 await result
         except Exception as exc:
-            log.error("ConsumerManager.callback", {"queue": self._where, "error": _error_text(exc)})
-            _std_log.warning("consume callback %r failed: %s", callback, _error_text(exc),
-                             exc_info=exc)
+            log.error("Consumer.callback", {"queue": self._where, "callback": repr(callback),
+                                            "error": _error_text(exc)}, exc)
 
 
 async def consume(

@@ -284,9 +284,14 @@ async def test_handler_error_without_on_error_is_nacked_and_logged(caplog: Any) 
     def handler(message: Dict[str, Any]) -> None:
         raise KeyError("missing")
 
-    await run(ConsumeBuilder(q, opts(limit=1, auto_ack=False), handler))
+    with caplog.at_level("WARNING", logger="queen"):
+        await run(ConsumeBuilder(q, opts(limit=1, auto_ack=False), handler))
     assert q.acked(False) == [0]
-    assert "missing" in caplog.text
+    # reported once, as an error of the consumer (nobody else sees it), with its traceback
+    [record] = [r for r in caplog.records if r.name.startswith("queen")]
+    assert record.name == "queen.consumer" and record.levelname == "ERROR"
+    assert record.queen_event == "Consumer.handler"  # type: ignore[attr-defined]
+    assert "missing" in record.getMessage() and record.exc_info is not None
 
 
 async def test_manual_ack_with_on_error_leaves_the_decision_to_it() -> None:
@@ -477,7 +482,8 @@ async def test_handler_failure_is_logged_by_queen_log(monkeypatch: Any) -> None:
         log.set_stream(None)
         monkeypatch.delenv(log.ENV_VAR)
         log.refresh()
-    lines = [line for line in out.getvalue().splitlines() if "processMessage" in line]
+    lines = [line for line in out.getvalue().splitlines() if "Consumer.handler" in line]
     assert len(lines) == 1
-    assert "[ERROR] [ConsumerManager.processMessage]" in lines[0]
+    # on_error sees the failure too: a warning, not an error nobody else reports
+    assert "[WARN] [Consumer.handler]" in lines[0]
     assert "broken payload" in lines[0] and '"nacked"' in lines[0]

@@ -104,7 +104,7 @@ class PushBuilder:
         return results
 
     def _log(self) -> None:
-        log.info("QueueBuilder.push", {"queue": self._queue, "partition": self._partition,
+        log.info("PushBuilder.push", {"queue": self._queue, "partition": self._partition,
                                        "count": len(self._fragments)})
 
     async def _send(self) -> List[PushResult]:

@@ -293,7 +293,7 @@ class Transport:
                 if self._closed:  # closed while this request was failing over: stop here
                     raise _closed_error()
                 if log.enabled():
-                    log.info("HttpClient.request", {"method": method, "url": url})
+                    log.info("Transport.request", {"method": method, "url": url})
                 try:
                     status, data = await self._backend.send(method, server, path, body, seconds)
                 except _Failure as exc:
@@ -329,24 +329,14 @@ class Transport:
                 if not retry.allows(attempt):
                     break
                 delay = retry.delay(attempt)
-                if log.enabled():
-                    log.warn(
-                        "HttpClient.retry",
-                        {
-                            "method": method,
-                            "url": url,
-                            "attempt": attempt,
-                            "delay_ms": round(delay * 1000),
-                            "error": reason,
-                        },
-                    )
+                if log.enabled():  # (the caller sees the final failure as an exception)
+                    log.warn("Transport.retry", {"method": method, "url": url, "attempt": attempt,
+                                                 "delay_ms": round(delay * 1000), "error": reason})
                 await asyncio.sleep(delay)
             self.balancer.mark_failed(server)
             if log.enabled():
-                log.warn(
-                    "HttpClient.failover",
-                    {"method": method, "url": url, "servers_left": len(servers) - len(tried)},
-                )
+                log.warn("Transport.failover",
+                         {"method": method, "url": url, "servers_left": len(servers) - len(tried)})
 
         if answer is not None:  # some server answered (5xx/429): the caller reports it
             return answer
@@ -367,10 +357,8 @@ class Transport:
     @staticmethod
     def _log_failure(method: str, url: str, failure: _Failure) -> None:
         if log.enabled():
-            log.error(
-                "HttpClient.request",
-                {"method": method, "url": url, "error": failure.kind, "detail": failure.describe()},
-            )
+            log.error("Transport.request", {"method": method, "url": url, "error": failure.kind,
+                                            "detail": failure.describe()})
 
 
 __all__ = ["Response", "Transport"]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import logging
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Dict, Optional, Union
 
@@ -30,8 +29,6 @@ from .window import Window
 
 WindowCallback = Callable[[Window], Union[Awaitable[Any], Any]]
 ErrorCallback = Callable[[Window, Exception], Union[Awaitable[Any], Any]]
-
-_std_log = logging.getLogger("queen.stream")
 
 DEFAULT_RENEW_MILLIS = 20000
 STREAM_FEATURE = streams07.STREAM_FEATURE
@@ -224,18 +221,19 @@ class StreamConsumer:
 
     async def _report(self, window: Window, error: Exception,
                       on_error: Optional[ErrorCallback]) -> None:
-        log.error("StreamConsumer.process", {"stream": self.stream_name, "window": window.id,
-                                             "error": repr(error), "status": "nacked"})
+        # an error when nobody else will see it; a warning when on_error does
+        report = log.error if on_error is None else log.warn
+        report("StreamConsumer.process", {"stream": self.stream_name, "window": window.id,
+                                          "error": repr(error), "status": "nacked"}, error)
         if on_error is None:
-            _std_log.warning("stream %s window %s failed and was nacked: %r",
-                             self.stream_name, window.id, error)
             return
         try:
             result = on_error(window, error)
             if inspect.isawaitable(result):
                 await result
         except Exception as exc:  # a failing error handler must not stop the loop
-            _std_log.warning("stream %s on_error failed: %r", self.stream_name, exc)
+            log.error("StreamConsumer.on_error", {"stream": self.stream_name,
+                                                  "window": window.id, "error": repr(exc)}, exc)
 
     async def _settle(self, window: Window, success: bool) -> None:
         try:
