@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -27,12 +26,11 @@ from typing import (
     List,
     Mapping,
     Optional,
-    Sequence,
     Tuple,
 )
 
 from . import _core, log, wire
-from .errors import QueenError, QueenHTTPError, QueenValidationError
+from .errors import BufferFlushError, FailedBatch, QueenHTTPError, QueenValidationError
 from .types import PushResult
 
 if TYPE_CHECKING:
@@ -47,32 +45,6 @@ MAX_IN_FLIGHT = 4        # push requests in flight over all buffers
 MAX_QUEUED_BATCHES = 16  # batches waiting to be sent before producers are held back
 RETRIES = 2              # re-sends of a batch after the transport gave up
 YIELD_EVERY = 100        # buffered messages between two loop turns while a push is out
-
-
-@dataclass
-class FailedBatch:
-    queue: str
-    partition: str
-    transaction_ids: List[str]
-    error: str
-
-
-class BufferFlushError(QueenError):
-    """Some buffered messages could not be delivered. ``failures`` lists each batch
-    (queue, partition, transactionIds, error); nothing was dropped silently."""
-
-    def __init__(self, failures: Sequence[FailedBatch]) -> None:
-        self.failures = list(failures)
-        count = sum(len(f.transaction_ids) for f in self.failures)
-        where = "; ".join(
-            f"{f.queue}/{f.partition}: {len(f.transaction_ids)} message(s): {f.error}"
-            for f in self.failures[:5]
-        )
-        more = f" (and {len(self.failures) - 5} more batches)" if len(self.failures) > 5 else ""
-        super().__init__(
-            f"{count} buffered message(s) could not be delivered: {where}{more}. "
-            "Their transactionIds are in .failures; push them again to retry."
-        )
 
 
 def unique_items(

@@ -4,7 +4,8 @@ what ``queen.retry.Retry`` asks."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence
 
 
 class QueenError(Exception):
@@ -92,7 +93,38 @@ class QueenServerFeatureError(QueenError):
         self.server_version = server_version
 
 
+@dataclass
+class FailedBatch:
+    """Buffered messages that could not be delivered, and why."""
+
+    queue: str
+    partition: str
+    transaction_ids: List[str]
+    error: str
+
+
+class BufferFlushError(QueenError):
+    """Some buffered messages could not be delivered. ``failures`` lists each batch
+    (queue, partition, transactionIds, error); nothing was dropped silently. Not
+    retriable as such: push the listed messages again."""
+
+    def __init__(self, failures: Sequence[FailedBatch]) -> None:
+        self.failures = list(failures)
+        count = sum(len(f.transaction_ids) for f in self.failures)
+        where = "; ".join(
+            f"{f.queue}/{f.partition}: {len(f.transaction_ids)} message(s): {f.error}"
+            for f in self.failures[:5]
+        )
+        more = f" (and {len(self.failures) - 5} more batches)" if len(self.failures) > 5 else ""
+        super().__init__(
+            f"{count} buffered message(s) could not be delivered: {where}{more}. "
+            "Their transactionIds are in .failures; push them again to retry."
+        )
+
+
 __all__ = [
+    "BufferFlushError",
+    "FailedBatch",
     "QueenError",
     "QueenValidationError",
     "QueenConnectionError",

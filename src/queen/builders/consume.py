@@ -49,6 +49,7 @@ class ConsumeBuilder(Coroutine[Any, Any, None]):
 
     @property
     def options(self) -> ConsumeOptions:
+        """What this consume will do (from the queue builder's options)."""
         return self._options
 
     @property
@@ -57,11 +58,13 @@ class ConsumeBuilder(Coroutine[Any, Any, None]):
         return self._consumer
 
     def on_success(self, callback: Callback) -> ConsumeBuilder:
+        """``callback(message_or_messages, handler_result)`` after each success."""
         self._check(callback, "on_success")
         self._on_success = callback
         return self
 
     def on_error(self, callback: Callback) -> ConsumeBuilder:
+        """``callback(message_or_messages, error)`` when the handler (or an ack) failed."""
         self._check(callback, "on_error")
         self._on_error = callback
         return self

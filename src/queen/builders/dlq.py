@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 
 class DLQBuilder:
+    """``queen.queue(q).dlq(group)``: a page of the queue's dead-letter messages."""
+
     def __init__(
         self, host: Host, queue: str, group: Optional[str], partition: Optional[str]
     ) -> None:
@@ -33,18 +35,22 @@ class DLQBuilder:
         self._to: Optional[str] = None
 
     def limit(self, n: int) -> DLQBuilder:
+        """Entries per page (default 100)."""
         self._limit = positive_int("dlq limit", n)
         return self
 
     def offset(self, n: int) -> DLQBuilder:
+        """Entries to skip (default 0)."""
         self._offset = positive_int("dlq offset", n, 0)
         return self
 
     def from_(self, when: Any) -> DLQBuilder:
+        """Only entries dead-lettered at or after this time (ISO-8601 or datetime)."""
         self._from = self._time(when, "dlq from_")
         return self
 
     def to(self, when: Any) -> DLQBuilder:
+        """Only entries dead-lettered at or before this time (ISO-8601 or datetime)."""
         self._to = self._time(when, "dlq to")
         return self
 
@@ -56,6 +62,7 @@ class DLQBuilder:
         return text
 
     async def get(self) -> Dict[str, Any]:
+        """``{'messages': [...], 'total', 'limit', 'offset'}`` on both generations."""
         generation = await self._host.generation()
         req = wire.dlq(self._queue, self._group, self._partition, self._limit, self._offset,
                        self._from, self._to, generation)

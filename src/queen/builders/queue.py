@@ -33,6 +33,9 @@ MAX_LONG_POLL_MILLIS = 100_000
 
 
 class QueueBuilder:
+    """``queen.queue(name)``: chain options, then act (create, delete, push, pop,
+    consume, dlq, flush_buffer). Made through the client's seam (:attr:`host`)."""
+
     # Option defaults live on the class: a builder is made per push, so __init__ sets
     # only what every builder has; setters shadow these per instance.
     _namespace: Optional[str] = None
@@ -74,10 +77,14 @@ class QueueBuilder:
     # ------------------------------------------------------------ configuration
 
     def namespace(self, name: str) -> QueueBuilder:
+        """The queue's namespace on ``create()``; without a queue name, pop/consume
+        every queue of the namespace (0.7 only)."""
         self._namespace = wire.check_name("namespace", name)
         return self
 
     def task(self, name: str) -> QueueBuilder:
+        """The queue's task on ``create()``; without a queue name, pop/consume every
+        queue of the task (0.7 only)."""
         self._task = wire.check_name("task", name)
         return self
 
@@ -96,6 +103,8 @@ class QueueBuilder:
         return self._name
 
     async def create(self) -> Dict[str, Any]:
+        """Create the queue, or update its options (idempotent). Returns the
+        server's answer (at least ``{'configured': True}``)."""
         name = self._need_name("create()")
         log.info("QueueBuilder.create", {"queue": name, "namespace": self._namespace,
                                          "task": self._task})
@@ -105,6 +114,8 @@ class QueueBuilder:
         return wire.parse_configure(reply)
 
     async def delete(self) -> Dict[str, Any]:
+        """Delete the queue with its messages; returns the server's answer (at least
+        ``{'deleted': True}``)."""
         name = self._need_name("delete()")
         log.info("QueueBuilder.delete", {"queue": name})
         return wire.parse_delete_queue(await self._host.send(wire.delete_queue(name)))
@@ -112,6 +123,8 @@ class QueueBuilder:
     # ------------------------------------------------------------ push
 
     def partition(self, name: str) -> QueueBuilder:
+        """The partition to push to (default ``'Default'``) or to pop/consume from
+        (default: any partition)."""
         self._partition = wire.check_name("partition name", name)
         return self
 
@@ -129,6 +142,9 @@ class QueueBuilder:
         return self
 
     def push(self, messages: Any) -> PushBuilder:
+        """Push message dicts (``[{'data': ...}]``, or one dict); await the result for
+        one ``PushResult`` per message. Encoded now: bad input raises
+        ``QueenValidationError`` here. With ``buffer()`` the messages are batched."""
         name = self._name
         if name is None:
             name = self._need_name("push()")
@@ -142,32 +158,44 @@ class QueueBuilder:
     # ------------------------------------------------------------ pop / consume options
 
     def group(self, name: str) -> QueueBuilder:
+        """Consume as this consumer group (each group gets every message); without
+        one, queue mode (each message goes to one consumer)."""
         self._group = wire.check_name("consumer group", name)
         return self
 
     def concurrency(self, count: int) -> QueueBuilder:
+        """How many workers ``consume`` runs, each with its own pop loop (default 1)."""
         self._concurrency = positive_int("concurrency", count)
         return self
 
     def batch(self, size: int) -> QueueBuilder:
+        """Messages per pop (default 1). ``consume`` hands the handler one message
+        when it is 1, else the list (see ``each()``)."""
         self._batch = positive_int("batch", size)
         return self
 
     def limit(self, count: int) -> QueueBuilder:
+        """``consume`` stops after this many messages were handled."""
         self._limit = positive_int("limit", count)
         return self
 
     def idle_millis(self, millis: int) -> QueueBuilder:
+        """``consume`` stops when no message arrived for this long."""
         self._idle_millis = positive_int("idle_millis", millis)
         return self
 
     def auto_ack(self, enabled: bool) -> QueueBuilder:
+        """``pop``: ask the server to ack on delivery (default False). ``consume``:
+        ack after the handler returned, nack when it raised (default True); with
+        False the handler (or ``on_error``) acks."""
         if not isinstance(enabled, bool):
             raise QueenValidationError(f"auto_ack takes True or False, got {enabled!r}")
         self._auto_ack = enabled
         return self
 
     def wait(self, enabled: bool) -> QueueBuilder:
+        """Long-poll: the server holds the pop until a message arrives or
+        ``timeout_millis`` passes (default: False for ``pop``, True for ``consume``)."""
         if not isinstance(enabled, bool):
             raise QueenValidationError(f"wait takes True or False, got {enabled!r}")
         self._wait = enabled
@@ -185,6 +213,8 @@ class QueueBuilder:
         return self
 
     def renew_lease(self, enabled: bool, interval_millis: Optional[int] = None) -> QueueBuilder:
+        """``consume``: extend the leases of messages whose handler is still running,
+        every ``interval_millis`` (default 30 s)."""
         if not isinstance(enabled, bool):
             raise QueenValidationError(f"renew_lease takes True or False, got {enabled!r}")
         self._renew = enabled
@@ -193,6 +223,8 @@ class QueueBuilder:
         return self
 
     def subscription_mode(self, mode: str) -> QueueBuilder:
+        """Where a new consumer group starts: ``'all'`` (every stored message),
+        ``'new'``/``'new-only'`` (only messages pushed after it subscribed)."""
         if mode not in SUBSCRIPTION_MODES:
             raise QueenValidationError(
                 f"subscription_mode must be one of {SUBSCRIPTION_MODES}, got {mode!r}"
@@ -206,6 +238,8 @@ class QueueBuilder:
         return self
 
     def each(self) -> QueueBuilder:
+        """``consume`` with ``batch(n)``: call the handler once per message (acked
+        together) instead of once per list."""
         self._each = True
         return self
 
@@ -237,6 +271,9 @@ class QueueBuilder:
     def consume(
         self, handler: Callable[..., Any], signal: Optional[asyncio.Event] = None
     ) -> ConsumeBuilder:
+        """Run ``handler`` on messages until ``limit``, ``idle_millis``, the
+        ``signal`` (an ``asyncio.Event``) or a fatal error; await it (or make it a
+        task). Chain ``.on_success(cb)`` / ``.on_error(cb)`` before awaiting."""
         from .consume import ConsumeBuilder
 
         callable_or_fail("consume handler", handler)
@@ -258,5 +295,7 @@ class QueueBuilder:
     # ------------------------------------------------------------ DLQ
 
     def dlq(self, consumer_group: Optional[str] = None) -> DLQBuilder:
+        """The queue's dead-letter messages (of one group, if given): chain
+        ``limit``/``offset``/``from_``/``to``, then ``await .get()``."""
         group = wire.check_name("consumer group", consumer_group) if consumer_group else None
         return DLQBuilder(self._host, self._need_name("dlq()"), group, self._partition)

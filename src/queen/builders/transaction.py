@@ -26,10 +26,12 @@ class TransactionQueue:
         self._partition = wire.DEFAULT_PARTITION
 
     def partition(self, name: str) -> TransactionQueue:
+        """The partition to push to (default ``'Default'``)."""
         self._partition = wire.check_name("partition name", name)
         return self
 
     def push(self, messages: Any) -> TransactionBuilder:
+        """Add message dicts to push on commit; returns the transaction."""
         if isinstance(messages, Mapping):
             messages = [messages]
         if not isinstance(messages, (list, tuple)):
@@ -44,6 +46,8 @@ class TransactionQueue:
 
 
 class TransactionBuilder:
+    """``queen.transaction()``: acks and pushes applied all together or not at all."""
+
     def __init__(self, host: Host) -> None:
         self._host = host
         self._ops: List[Union[_Ack, _Push]] = []
@@ -62,6 +66,7 @@ class TransactionBuilder:
         return self
 
     def queue(self, name: str) -> TransactionQueue:
+        """Push to this queue inside the transaction: ``.queue(q).push([...])``."""
         return TransactionQueue(self, name)
 
     async def commit(self) -> Dict[str, Any]:
