@@ -8,3 +8,4 @@ python -m pytest -q -p no:cacheprovider "$@"
 QUEEN_NO_EXTENSIONS=1 QUEEN_EXPECT_COMPILED= python -m pytest -q -p no:cacheprovider -m "not slow" "$@"
 ruff check src tests benchmarks
 mypy
+lint-imports  # the layering contracts in pyproject.toml

@@ -4,8 +4,12 @@ imports flow one way (the import-linter contracts in pyproject.toml)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 from typing import List, Set, Tuple
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "src" / "queen"
@@ -72,3 +76,23 @@ def test_the_scan_finds_reaches_and_spares_own_members() -> None:
     )
     assert sorted(scan(source)) == [(3, "queen._transport"), (4, "queen.host._buffers"),
                                     (4, "wire.base._q")]
+
+
+def test_layering_contracts_hold() -> None:
+    """The import-linter contracts of pyproject.toml (also run by scripts/test.sh)."""
+    pytest.importorskip("importlinter", reason="import-linter is in the 'test' extra")
+    run = subprocess.run([sys.executable, "-c", "import sys; from importlinter.cli import "
+                          "lint_imports_command; sys.exit(lint_imports_command())",
+                          "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+def test_only_the_top_imports_the_face() -> None:
+    """``queen/__init__`` (the face) sits above the client: nothing of the client
+    side imports it, so importing a submodule never drags the whole client in."""
+    grimp = pytest.importorskip("grimp", reason="grimp comes with import-linter")
+    graph = grimp.build_graph("queen")
+    top = ("queen.__main__", "queen.cli", "queen.bench", "queen.demo", "queen.testing.plugin")
+    importers = {m for m in graph.find_modules_that_directly_import("queen")
+                 if not m.startswith(top)}
+    assert not importers, f"modules below the face import it: {sorted(importers)}"
