@@ -149,14 +149,18 @@ def test_bad_names_rejected(name: str) -> None:
 
 
 def test_recorded_configure_and_delete() -> None:
+    configured = deleted = 0
     for _gen, step in steps("configure"):
         if has_error(step["response"]):
             continue
         if step["method"] == "POST" and step["path"] == "/api/v1/configure":
             assert wire.parse_configure(reply_of(step))["configured"] is True
+            configured += 1
         if step["method"] == "DELETE":
             out = wire.parse_delete_queue(reply_of(step))
             assert out["deleted"] is True and "existed" in out
+            deleted += 1
+    assert configured > 0 and deleted > 0
 
 
 # ------------------------------------------------------------------ push
@@ -190,10 +194,13 @@ def test_push_result_without_transaction_id_uses_position() -> None:
 
 
 def test_recorded_push_errors_raise() -> None:
+    seen = 0
     for _gen, step in steps("push"):
         if step["path"] == "/api/v1/push" and has_error(step["response"]):
+            seen += 1
             with pytest.raises(QueenHTTPError):
                 wire.parse_push(reply_of(step), [])
+    assert seen > 0
 
 
 # ------------------------------------------------------------------ pop
@@ -500,13 +507,17 @@ def test_trace_body() -> None:
 
 
 def test_recorded_trace_replies() -> None:
+    ok = failed = 0
     for _gen, step in steps("traces"):
         if step["method"] == "POST" and step["path"] == "/api/v1/traces":
             if has_error(step["response"]):
                 with pytest.raises(QueenHTTPError):
                     wire.parse_trace(reply_of(step))
+                failed += 1
             else:
                 assert wire.parse_trace(reply_of(step))["success"] is True
+                ok += 1
+    assert ok > 0 and failed > 0
 
 
 def test_consumer_group_requests() -> None:
