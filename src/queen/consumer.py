@@ -111,6 +111,11 @@ class Consumer:
         """Messages handed to the handler so far (finished ones)."""
         return self._done
 
+    @property
+    def polling(self) -> int:
+        """Workers in their pop step right now (a long poll waiting for messages)."""
+        return sum(self._polling)
+
     # ---- lifecycle -----------------------------------------------------------------
 
     async def run(self) -> None:
