@@ -81,8 +81,9 @@ async def ack(
         results = await _ack_batches(host, items, groups, generation)
     # success is always a bool: count in C, look closer only when one was rejected
     if sum(map(_SUCCESS, results)) != len(results):
+        # the caller gets these results (and the consume engine reports them): info
         bad = [r for r in results if not r.get("success")]
-        log.warn("Queen.ack", {"rejected": len(bad),
+        log.info("Queen.ack", {"rejected": len(bad),
                                "errors": sorted({str(r.get("error")) for r in bad})})
     return results[0] if single else results
 
@@ -134,7 +135,7 @@ async def renew(
         results.extend(await asyncio.gather(*(one(lid) for lid in chunk)))
     bad = [r for r in results if not r.get("success")]
     if bad:
-        log.warn("Queen.renew", {"failed": [r["leaseId"] for r in bad]})
+        log.info("Queen.renew", {"failed": [r["leaseId"] for r in bad]})
     return results[0] if single else results
 
 

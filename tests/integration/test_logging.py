@@ -60,7 +60,9 @@ async def test_rejected_ack_is_logged(log_lines: io.StringIO, queen: Queen, make
     await queen.queue(q).push([{"data": 1}])
     [m] = await queen.queue(q).pop()
     await queen.ack(dict(m, leaseId="00000000-0000-0000-0000-000000000000"), True)
-    assert any(lvl == "WARN" and op == "Queen.ack" for lvl, op, _d in events(log_lines))
+    # the caller gets success: False; the line says so too, as information
+    assert any(lvl == "INFO" and op == "Queen.ack" and d["rejected"] == 1
+               for lvl, op, d in events(log_lines))
     await queen.ack(m, True)
 
 
