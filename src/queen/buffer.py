@@ -31,6 +31,7 @@ from typing import (
 
 from . import _core, log, wire
 from .errors import BufferFlushError, FailedBatch, QueenHTTPError, QueenValidationError
+from .retry import BUFFER_RETRIES, Retry
 from .types import PushResult
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ Sender = Callable[[str, str, bytes, List[str]], Awaitable[Mapping[int, str]]]
 
 MAX_IN_FLIGHT = 4        # push requests in flight over all buffers
 MAX_QUEUED_BATCHES = 16  # batches waiting to be sent before producers are held back
-RETRIES = 2              # re-sends of a batch after the transport gave up
+RETRIES = BUFFER_RETRIES  # re-sends of a batch after the transport gave up
 YIELD_EVERY = 100        # buffered messages between two loop turns while a push is out
 
 
@@ -147,6 +148,7 @@ class BufferManager:
 
     def __init__(self, send: Sender, max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self._send = send
+        self._retry = Retry.for_buffer()
         self._slots: Dict[Key, _Slot] = {}
         self._max_in_flight = max_in_flight
         # Created on first use, inside the running loop (Queen() may be built outside one).
@@ -251,8 +253,10 @@ class BufferManager:
         sent_f, sent_t, where = unique_items(fragments, txids)
         body = _core.join_items(sent_f)
         error = ""
-        for attempt in range(RETRIES + 1):
-            final = attempt == RETRIES
+        retry = self._retry
+        failures = 0
+        while True:
+            final = False
             async with self._gate:
                 self._in_flight += 1
                 try:
@@ -262,19 +266,21 @@ class BufferManager:
                 except Exception as e:  # any failure is kept and reported, never lost
                     error = str(e) or type(e).__name__
                     failed = None
-                    if isinstance(e, QueenHTTPError) and (e.status or 0) < 500:
-                        final = True  # refused, not lost: sending again cannot help
+                    # refused, not lost: sending again cannot help (any status below
+                    # 500); anything else may have been a lost batch: send it again
+                    final = isinstance(e, QueenHTTPError) and (e.status or 0) < 500
                 finally:
                     self._in_flight -= 1
             if failed is not None:
                 self._flushes += 1
                 self._record_items(key, txids, failed, where)
                 return
+            failures += 1
             log.warn("BufferManager.flush", {"queue": queue, "partition": partition,
-                                              "attempt": attempt + 1, "error": error})
-            if final:
+                                              "attempt": failures, "error": error})
+            if final or not retry.allows(failures):
                 break
-            await asyncio.sleep(0.05 * (attempt + 1))
+            await asyncio.sleep(retry.delay(failures))
         self._fail(FailedBatch(queue, partition, txids, error))
 
     def _record_items(self, key: Key, txids: List[str], failed: Mapping[int, str],

@@ -19,7 +19,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from . import log
 from .errors import QueenHTTPError, QueenValidationError
-from .retry import Retry
+from .retry import ExponentialBackoff, Retry
 from .seam import Host
 from .types import ConsumeOptions, Message, PopSpec
 
@@ -197,7 +197,8 @@ class Consumer:
         # as the consume runs; any other stops it.
         retry = Retry.for_pop()
         failures = 0
-        empty_delay = EMPTY_DELAY_MIN
+        empty_pause = ExponentialBackoff(EMPTY_DELAY_MIN, EMPTY_DELAY_MAX)
+        empties = 0
         polling = self._polling
         limit = self._limit
         pop = self._host.pop
@@ -226,8 +227,8 @@ class Consumer:
                         return
                     if not messages:
                         if not self._wait:
-                            await asyncio.sleep(self._pause(empty_delay))
-                            empty_delay = min(empty_delay * 2, EMPTY_DELAY_MAX)
+                            empties += 1
+                            await asyncio.sleep(self._pause(empty_pause.compute(empties)))
                         continue
                 except asyncio.CancelledError:
                     if not self._stopping:
@@ -254,8 +255,7 @@ class Consumer:
                     continue
                 finally:
                     polling[index] = False
-                failures = 0
-                empty_delay = EMPTY_DELAY_MIN
+                failures = empties = 0
                 await self._dispatch(index, messages)
         except Exception as exc:  # a bug or a failing callback machinery: stop everyone
             self._fail(exc)

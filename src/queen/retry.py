@@ -2,14 +2,18 @@
 which errors are worth another try (modelled on redis-py's ``backoff``/``retry``).
 
 ``failures`` counts consecutive failures, from 1: the first retry waits
-``compute(1)``, which is ``base`` before jitter. Three places use it:
+``compute(1)``, which is ``base`` before jitter. Where it is used:
 
 * the transport: ``retry_delay_millis`` doubling, +0..25 % jitter, capped at 30 s,
   ``retry_attempts`` retries per server (``Retry.for_transport``);
 * the consume loop after a failed pop: 0.1 s doubling to 5 s, each wait drawn from
   its upper half (``Retry.for_pop``), for as long as the consume runs;
 * the windowed-stream consumer after a failed or empty poll: 0.1 s doubling to its
-  ``max_backoff_millis``, no jitter (``Retry.for_stream_poll``).
+  ``max_backoff_millis``, no jitter (``Retry.for_stream_poll``);
+* the push buffers, re-sending a batch the transport gave up on: 2 more tries,
+  0.05 s then 0.1 s (``Retry.for_buffer``; a refused push is not re-sent);
+* the consume loop's pause after an empty short poll (``wait(False)``): 0.02 s
+  doubling to 0.5 s (``ExponentialBackoff``, not a retry of a failure).
 """
 
 from __future__ import annotations
@@ -62,6 +66,19 @@ class EqualJitterBackoff:
         return float(ceiling * (0.5 + self._rng.random() / 2))
 
 
+class LinearBackoff:
+    """``step * failures``, capped at ``cap`` seconds."""
+
+    __slots__ = ("step", "cap")
+
+    def __init__(self, step: float, cap: float = float("inf")) -> None:
+        self.step = step
+        self.cap = cap
+
+    def compute(self, failures: int) -> float:
+        return float(min(self.cap, self.step * max(failures, 1)))
+
+
 class Retry:
     """``retries`` tries after the first (None: for as long as the caller runs), waits
     from ``backoff``, and a notion of which errors another try may cure: the error's
@@ -86,6 +103,10 @@ class Retry:
     def for_stream_poll(cls, max_backoff_millis: int) -> Retry:
         return cls(ExponentialBackoff(STREAM_BASE, max_backoff_millis / 1000.0), None)
 
+    @classmethod
+    def for_buffer(cls) -> Retry:
+        return cls(LinearBackoff(BUFFER_STEP), BUFFER_RETRIES)
+
     def allows(self, failures: int) -> bool:
         """Whether another try may follow ``failures`` failed ones."""
         return self.retries is None or failures <= self.retries
@@ -104,5 +125,7 @@ TRANSPORT_CAP = 30.0  # s, longest wait between two tries of one request
 POP_BASE = 0.1        # s, first wait after a failed pop
 POP_CAP = 5.0         # s, cap of that wait
 STREAM_BASE = 0.1     # s, first wait after an empty or failed stream poll
+BUFFER_STEP = 0.05    # s, added to the wait before each re-send of a buffered batch
+BUFFER_RETRIES = 2    # re-sends of a buffered batch after the transport gave up
 
-__all__ = ["Backoff", "EqualJitterBackoff", "ExponentialBackoff", "Retry"]
+__all__ = ["Backoff", "EqualJitterBackoff", "ExponentialBackoff", "LinearBackoff", "Retry"]

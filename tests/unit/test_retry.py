@@ -9,7 +9,7 @@ import pytest
 
 from queen import errors
 from queen.buffer import BufferFlushError
-from queen.retry import EqualJitterBackoff, ExponentialBackoff, Retry
+from queen.retry import EqualJitterBackoff, ExponentialBackoff, LinearBackoff, Retry
 from queen.wire import streams07
 
 
@@ -39,6 +39,18 @@ def test_pop_backoff_matches_its_old_formula() -> None:
     for failures in range(1, 12):
         assert b.compute(failures) == pytest.approx(delay * (0.5 + old.random() / 2))
         delay = min(delay * 2, 5.0)
+
+
+def test_buffer_and_empty_poll_pacing_keep_their_old_sequences() -> None:
+    # buffer re-sends: 0.05 * (attempt + 1), two of them
+    b = Retry.for_buffer()
+    assert [b.allows(f) for f in (1, 2, 3)] == [True, True, False]
+    assert [b.delay(f) for f in (1, 2)] == pytest.approx([0.05, 0.1])
+    assert LinearBackoff(0.05, cap=0.12).compute(5) == 0.12
+    # the consume loop after empty short polls: 0.02 doubling to 0.5
+    e = ExponentialBackoff(0.02, 0.5)
+    assert [e.compute(f) for f in range(1, 8)] == pytest.approx(
+        [0.02, 0.04, 0.08, 0.16, 0.32, 0.5, 0.5])
 
 
 def test_attempts() -> None:
