@@ -55,6 +55,33 @@ async def env(embedded_server: Callable[..., Any]) -> AsyncIterator[Env]:
         yield Env(srv, queen)
 
 
+class PollSpy:
+    """The client's seam with a look at what goes out: ``polled`` is set once a
+    window poll has been sent (the test then knows the long poll is under way
+    instead of sleeping and hoping)."""
+
+    def __init__(self, host: Any) -> None:
+        self.host = host
+        self.polled = asyncio.Event()
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.host.closed)
+
+    @property
+    def known_generation(self) -> Any:
+        return self.host.known_generation
+
+    async def generation(self) -> str:
+        return str(await self.host.generation())
+
+    async def send(self, request: Any) -> Any:
+        sent = self.host.send(request)
+        if request.path.endswith("/stream/poll"):
+            self.polled.set()
+        return await sent
+
+
 def datas(window: Window) -> List[Any]:
     return [m["data"] for m in window.messages]
 
@@ -126,12 +153,14 @@ async def test_window_waits_for_grace_and_for_every_source(env: Env) -> None:
 
 async def test_grace_holds_the_window_back(env: Env) -> None:
     await env.define(grace=0.5)
-    consumer = env.queen.consumer("s", "g")
+    spy = PollSpy(env.queen._host)
+    consumer = StreamConsumer(spy, "s", "g")
     await env.push("a", "x", 0.9)
     await env.push("a", "y", 1.4)           # past the end, inside the grace period
     assert await consumer.poll(timeout_millis=50) is None
+    spy.polled.clear()
     waiting = asyncio.ensure_future(consumer.poll(timeout_millis=5000))
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(spy.polled.wait(), 5)
     await env.push("a", "z", 1.5)           # wakes the long poll
     window = await asyncio.wait_for(waiting, 5)
     assert window is not None and datas(window) == ["x"]
@@ -246,8 +275,9 @@ async def test_seek_rewinds_a_global_stream(env: Env) -> None:
 async def test_signal_stops_an_idle_consumer(env: Env) -> None:
     await env.define()
     signal = asyncio.Event()
-    task = asyncio.ensure_future(env.queen.consumer("s", "g").process(lambda w: None, signal))
-    await asyncio.sleep(0.1)
+    spy = PollSpy(env.queen._host)
+    task = asyncio.ensure_future(StreamConsumer(spy, "s", "g").process(lambda w: None, signal))
+    await asyncio.wait_for(spy.polled.wait(), 5)  # it is long-polling
     assert not task.done()
     signal.set()
     assert await asyncio.wait_for(task, 5) == 0
