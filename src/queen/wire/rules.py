@@ -1,14 +1,14 @@
-"""What differs between server generations in how the client must act, as data.
-
-The request builders and parsers of ``wire.core`` even out the shapes; these are
-the rules the message operations (``queen.ops``) follow on top of them: how to
-split an ack batch, and whether the client must ack a long poll's messages itself.
+"""What differs between server generations, as data: one :class:`Rules` per
+generation. The request builders of ``wire.core`` consult it (routes and
+spellings a generation lacks), and so do the message operations (``queen.ops``):
+how to split an ack batch, and whether the client must ack a long poll's
+messages itself. Reply parsers still read each generation's own shapes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set, Tuple
 
 from .base import GEN_015, GEN_07
 
@@ -25,13 +25,27 @@ class Rules:
     ack_failures_apart: bool
     #: the server honours ``autoAck`` on long polls (0.7 ignores it there)
     auto_ack_on_long_poll: bool
+    #: the ack statuses the server takes (0.15 added ``dlq`` and ``retry``)
+    ack_statuses: FrozenSet[str]
+    #: how ``subscription_mode('new-only')`` is spelled (0.15 dropped the old
+    #: spelling and would treat it as 'all')
+    new_only_spelling: str
+    #: ``GET /api/v1/pop`` by namespace/task exists (removed in 0.15)
+    namespace_pop: bool
+    #: the DLQ listing is filtered (partition, from, to), paged and counted by the
+    #: server (0.15 does none of it: the client does)
+    dlq_server_filters: bool
 
 
 RULES: Dict[str, Rules] = {
     GEN_07: Rules(ack_batch_per_partition=True, ack_failures_apart=False,
-                  auto_ack_on_long_poll=False),
+                  auto_ack_on_long_poll=False,
+                  ack_statuses=frozenset({"completed", "failed"}),
+                  new_only_spelling="new-only", namespace_pop=True, dlq_server_filters=True),
     GEN_015: Rules(ack_batch_per_partition=False, ack_failures_apart=True,
-                   auto_ack_on_long_poll=True),
+                   auto_ack_on_long_poll=True,
+                   ack_statuses=frozenset({"completed", "failed", "dlq", "retry"}),
+                   new_only_spelling="new", namespace_pop=False, dlq_server_filters=False),
 }
 
 
