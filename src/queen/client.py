@@ -158,12 +158,21 @@ class Queen:
 
         return StreamBuilder(self._host, name, namespace)
 
-    def consumer(self, stream_name: str, consumer_group: str) -> StreamConsumer:
+    def consumer(
+        self, stream_name: str, consumer_group: str, *, poll_timeout_millis: int = 30000,
+        renew_interval_millis: Optional[int] = None, extend_millis: int = 30000,
+        max_backoff_millis: int = 2000,
+    ) -> StreamConsumer:
         """A consumer of a 0.7 windowed stream's windows for one group:
-        ``await queen.consumer('s', 'g').process(callback, signal)``."""
+        ``await queen.consumer('s', 'g').process(callback, signal)``. Options: the
+        long-poll deadline, the lease renewal interval (default: 20 s, or half the
+        stream's window lease when shorter) and extension, the idle back-off cap."""
         from .stream.consumer import StreamConsumer
 
-        return StreamConsumer(self._host, stream_name, consumer_group)
+        return StreamConsumer(self._host, stream_name, consumer_group,
+                              poll_timeout_millis=poll_timeout_millis,
+                              renew_interval_millis=renew_interval_millis,
+                              extend_millis=extend_millis, max_backoff_millis=max_backoff_millis)
 
     # ------------------------------------------------------------ acks
 

@@ -124,7 +124,7 @@ async def test_builder_and_consumer_validate_input(env: Env) -> None:
     with pytest.raises(QueenValidationError):
         await env.queen.consumer("s", "g").process(lambda w: None, limit=0)
     with pytest.raises(QueenValidationError):
-        StreamConsumer(env.queen._host, "s", "g", renew_interval_millis=0)
+        env.queen.consumer("s", "g", renew_interval_millis=0)
 
 
 async def test_messages_land_in_their_windows(env: Env) -> None:
@@ -153,7 +153,7 @@ async def test_window_waits_for_grace_and_for_every_source(env: Env) -> None:
 
 async def test_grace_holds_the_window_back(env: Env) -> None:
     await env.define(grace=0.5)
-    spy = PollSpy(env.queen._host)
+    spy = PollSpy(env.queen.queue("a").host)
     consumer = StreamConsumer(spy, "s", "g")
     await env.push("a", "x", 0.9)
     await env.push("a", "y", 1.4)           # past the end, inside the grace period
@@ -216,7 +216,7 @@ async def test_long_callback_keeps_its_lease(env: Env) -> None:
     await env.push("a", "x", 0.2)
     await env.push("a", "tick", 1.6)
     other = env.queen.consumer("s", "g")
-    consumer = StreamConsumer(env.queen._host, "s", "g", renew_interval_millis=30, extend_millis=1000)
+    consumer = env.queen.consumer("s", "g", renew_interval_millis=30, extend_millis=1000)
     stolen: List[Any] = []
 
     async def slow(window: Window) -> None:
@@ -275,7 +275,7 @@ async def test_seek_rewinds_a_global_stream(env: Env) -> None:
 async def test_signal_stops_an_idle_consumer(env: Env) -> None:
     await env.define()
     signal = asyncio.Event()
-    spy = PollSpy(env.queen._host)
+    spy = PollSpy(env.queen.queue("a").host)
     task = asyncio.ensure_future(StreamConsumer(spy, "s", "g").process(lambda w: None, signal))
     await asyncio.wait_for(spy.polled.wait(), 5)  # it is long-polling
     assert not task.done()
