@@ -9,3 +9,4 @@ python -m pytest -q -p no:cacheprovider "$@"
 QUEEN_NO_EXTENSIONS=1 python -m pytest -q -p no:cacheprovider -m "not slow" "$@"
 ruff check src tests benchmarks
 mypy
+lint-imports  # the layering contracts in pyproject.toml

@@ -19,8 +19,8 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _EXPORTS = {
     "run": "aio",
-    "BufferFlushError": "buffer",
-    "FailedBatch": "buffer",
+    "BufferFlushError": "errors",
+    "FailedBatch": "errors",
     "Queen": "client",
     "ClientConfig": "config",
     "QueenConnectionError": "errors",
@@ -40,10 +40,10 @@ _EXPORTS = {
 
 if TYPE_CHECKING:
     from .aio import run as run
-    from .buffer import BufferFlushError as BufferFlushError
-    from .buffer import FailedBatch as FailedBatch
     from .client import Queen as Queen
     from .config import ClientConfig as ClientConfig
+    from .errors import BufferFlushError as BufferFlushError
+    from .errors import FailedBatch as FailedBatch
     from .errors import (
         QueenConnectionError as QueenConnectionError,
     )

@@ -16,12 +16,26 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Awaitable,
+    Callable,
+    Deque,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Tuple,
+)
 
-from . import _core, log
-from .errors import QueenError, QueenHTTPError, QueenValidationError
+from . import _core, log, wire
+from .errors import BufferFlushError, FailedBatch, QueenHTTPError, QueenValidationError
+from .retry import BUFFER_RETRIES, Retry
 from .types import PushResult
+
+if TYPE_CHECKING:
+    from .seam import Host
 
 Key = Tuple[str, str]
 # send(queue, partition, body, txids) -> {index of a sent item: error text} for each
@@ -30,34 +44,8 @@ Sender = Callable[[str, str, bytes, List[str]], Awaitable[Mapping[int, str]]]
 
 MAX_IN_FLIGHT = 4        # push requests in flight over all buffers
 MAX_QUEUED_BATCHES = 16  # batches waiting to be sent before producers are held back
-RETRIES = 2              # re-sends of a batch after the transport gave up
+RETRIES = BUFFER_RETRIES  # re-sends of a batch after the transport gave up
 YIELD_EVERY = 100        # buffered messages between two loop turns while a push is out
-
-
-@dataclass
-class FailedBatch:
-    queue: str
-    partition: str
-    transaction_ids: List[str]
-    error: str
-
-
-class BufferFlushError(QueenError):
-    """Some buffered messages could not be delivered. ``failures`` lists each batch
-    (queue, partition, transactionIds, error); nothing was dropped silently."""
-
-    def __init__(self, failures: Sequence[FailedBatch]) -> None:
-        self.failures = list(failures)
-        count = sum(len(f.transaction_ids) for f in self.failures)
-        where = "; ".join(
-            f"{f.queue}/{f.partition}: {len(f.transaction_ids)} message(s): {f.error}"
-            for f in self.failures[:5]
-        )
-        more = f" (and {len(self.failures) - 5} more batches)" if len(self.failures) > 5 else ""
-        super().__init__(
-            f"{count} buffered message(s) could not be delivered: {where}{more}. "
-            "Their transactionIds are in .failures; push them again to retry."
-        )
 
 
 def unique_items(
@@ -139,9 +127,28 @@ class _Slot:
         self.sending = 0                      # messages of the batch being sent
 
 
+def host_sender(host: Host) -> Sender:
+    """The sender of a client's buffers: one push request through the seam; only what
+    was not stored comes back."""
+
+    async def send(queue: str, partition: str, body: bytes, txids: List[str]) -> Dict[int, str]:
+        reply = await host.send(wire.push(body, queue, partition))
+        return wire.parse_push_failures(reply, len(txids))
+
+    return send
+
+
 class BufferManager:
+    """The push buffers of one client (``seam.Buffers``); ``send`` delivers one batch."""
+
+    @classmethod
+    def for_host(cls, host: Host) -> BufferManager:
+        """Buffers that send through ``host`` (what ``Queen`` uses)."""
+        return cls(host_sender(host))
+
     def __init__(self, send: Sender, max_in_flight: int = MAX_IN_FLIGHT) -> None:
         self._send = send
+        self._retry = Retry.for_buffer()
         self._slots: Dict[Key, _Slot] = {}
         self._max_in_flight = max_in_flight
         # Created on first use, inside the running loop (Queen() may be built outside one).
@@ -246,8 +253,10 @@ class BufferManager:
         sent_f, sent_t, where = unique_items(fragments, txids)
         body = _core.join_items(sent_f)
         error = ""
-        for attempt in range(RETRIES + 1):
-            final = attempt == RETRIES
+        retry = self._retry
+        failures = 0
+        while True:
+            final = False
             async with self._gate:
                 self._in_flight += 1
                 try:
@@ -257,19 +266,21 @@ class BufferManager:
                 except Exception as e:  # any failure is kept and reported, never lost
                     error = str(e) or type(e).__name__
                     failed = None
-                    if isinstance(e, QueenHTTPError) and (e.status or 0) < 500:
-                        final = True  # refused, not lost: sending again cannot help
+                    # refused, not lost: sending again cannot help (any status below
+                    # 500); anything else may have been a lost batch: send it again
+                    final = isinstance(e, QueenHTTPError) and (e.status or 0) < 500
                 finally:
                     self._in_flight -= 1
             if failed is not None:
                 self._flushes += 1
                 self._record_items(key, txids, failed, where)
                 return
+            failures += 1
             log.warn("BufferManager.flush", {"queue": queue, "partition": partition,
-                                              "attempt": attempt + 1, "error": error})
-            if final:
+                                              "attempt": failures, "error": error})
+            if final or not retry.allows(failures):
                 break
-            await asyncio.sleep(0.05 * (attempt + 1))
+            await asyncio.sleep(retry.delay(failures))
         self._fail(FailedBatch(queue, partition, txids, error))
 
     def _record_items(self, key: Key, txids: List[str], failed: Mapping[int, str],

@@ -12,42 +12,22 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import logging
 import math
-import random
 from dataclasses import replace
 from time import monotonic
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from . import log
-from .errors import (
-    QueenConnectionError,
-    QueenHTTPError,
-    QueenTimeoutError,
-    QueenValidationError,
-)
+from .errors import QueenHTTPError, QueenValidationError
+from .retry import ExponentialBackoff, Retry
+from .seam import Host
 from .types import ConsumeOptions, Message, PopSpec
 
 Callback = Callable[[Any, Any], Any]
 
-_std_log = logging.getLogger("queen.consumer")
-
-FAIL_DELAY_MIN = 0.1      # s, first back-off after a failed pop
-FAIL_DELAY_MAX = 5.0      # s, back-off cap after repeated failed pops
 EMPTY_DELAY_MIN = 0.02    # s, first pause after an empty short poll (wait=False)
 EMPTY_DELAY_MAX = 0.5     # s, cap of that pause
 DEFAULT_RENEW_MILLIS = 30000
-
-
-def _transient(exc: Exception) -> bool:
-    """Pop failures worth retrying: network trouble, timeouts, 5xx/429, and the
-    HTTP-200 errors of 0.7 servers (which report database trouble that way)."""
-    if isinstance(exc, (QueenConnectionError, QueenTimeoutError)):
-        return True
-    if isinstance(exc, QueenHTTPError):
-        status = exc.status
-        return status is None or status < 300 or status >= 500 or status in (408, 429)
-    return False
 
 
 def _error_text(exc: BaseException) -> str:
@@ -78,7 +58,7 @@ class Consumer:
 
     def __init__(
         self,
-        queen: Any,
+        host: Host,
         options: ConsumeOptions,
         handler: Callable[[Any], Any],
         signal: Optional[asyncio.Event] = None,
@@ -93,7 +73,7 @@ class Consumer:
             raise QueenValidationError("consume limit must be at least 1 (or None for no limit)")
         if options.idle_millis is not None and options.idle_millis < 1:
             raise QueenValidationError("consume idle_millis must be at least 1 (or None)")
-        self._queen = queen
+        self._host = host
         self._handler = handler
         self._handler_is_coro = inspect.iscoroutinefunction(handler)
         self._signal = signal
@@ -131,13 +111,18 @@ class Consumer:
         """Messages handed to the handler so far (finished ones)."""
         return self._done
 
+    @property
+    def polling(self) -> int:
+        """Workers in their pop step right now (a long poll waiting for messages)."""
+        return sum(self._polling)
+
     # ---- lifecycle -----------------------------------------------------------------
 
     async def run(self) -> None:
         signal = self._signal
         if signal is not None and signal.is_set():
             return
-        log.info("ConsumerManager.start", {
+        log.info("Consumer.run", {
             "queue": self._where, "concurrency": self._concurrency, "batch": self._batch,
             "limit": self._limit, "auto_ack": self._auto_ack, "wait": self._wait,
         })
@@ -160,7 +145,7 @@ class Consumer:
                 task.cancel()
             if left or helpers:
                 await asyncio.gather(*left, *helpers, return_exceptions=True)
-        log.info("ConsumerManager.start", {
+        log.info("Consumer.run", {
             "status": "completed", "reason": self._reason, "processed": self._done,
         })
         if self._error is not None:
@@ -184,7 +169,8 @@ class Consumer:
     def _fail(self, exc: BaseException) -> None:
         if self._error is None:
             self._error = exc
-        log.error("ConsumerManager.worker", {"error": _error_text(exc), "fatal": True})
+        log.error("Consumer.worker", {"queue": self._where, "error": _error_text(exc),
+                                      "fatal": True}, exc)
         self.stop("error")
 
     async def _watch(self, signal: asyncio.Event) -> None:
@@ -199,18 +185,23 @@ class Consumer:
             if not held:
                 continue
             try:
-                await self._queen.renew(held)
+                await self._host.renew(held)
             except Exception as exc:
-                log.warn("ConsumerManager.renew", {"error": _error_text(exc), "count": len(held)})
+                log.warn("Consumer.renew", {"error": _error_text(exc), "count": len(held)})
 
     # ---- the pop loop ----------------------------------------------------------------
 
     async def _worker(self, index: int) -> None:
-        fail_delay = FAIL_DELAY_MIN
-        empty_delay = EMPTY_DELAY_MIN
+        # Pop failures worth another try (network trouble, timeouts, 5xx/429/408, the
+        # HTTP-200 database errors of 0.7 servers) wait and poll again, for as long
+        # as the consume runs; any other stops it.
+        retry = Retry.for_pop()
+        failures = 0
+        empty_pause = ExponentialBackoff(EMPTY_DELAY_MIN, EMPTY_DELAY_MAX)
+        empties = 0
         polling = self._polling
         limit = self._limit
-        pop = self._queen._pop
+        pop = self._host.pop
         want = self._batch
         try:
             while not self._stopping:
@@ -236,8 +227,8 @@ class Consumer:
                         return
                     if not messages:
                         if not self._wait:
-                            await asyncio.sleep(self._pause(empty_delay))
-                            empty_delay = min(empty_delay * 2, EMPTY_DELAY_MAX)
+                            empties += 1
+                            await asyncio.sleep(self._pause(empty_pause.compute(empties)))
                         continue
                 except asyncio.CancelledError:
                     if not self._stopping:
@@ -245,27 +236,26 @@ class Consumer:
                     _uncancel()
                     return
                 except Exception as exc:
-                    if not _transient(exc) or getattr(self._queen, "_closed", False):
+                    if not retry.retriable(exc) or self._host.closed:
                         self._fail(exc)  # a closed client never comes back
                         return
-                    log.warn("ConsumerManager.worker", {
-                        "worker_id": index, "error": _error_text(exc), "retry_in": fail_delay,
+                    failures += 1
+                    delay = retry.delay(failures)
+                    log.warn("Consumer.worker", {
+                        "queue": self._where, "worker_id": index, "error": _error_text(exc),
+                        "retry_in": round(delay, 3),
                     })
-                    _std_log.warning("consume on %s: pop failed, retrying in ~%.1f s: %s",
-                                     self._where, fail_delay, _error_text(exc))
                     try:
-                        await asyncio.sleep(fail_delay * (0.5 + random.random() / 2))
+                        await asyncio.sleep(delay)
                     except asyncio.CancelledError:
                         if not self._stopping:
                             raise
                         _uncancel()
                         return
-                    fail_delay = min(fail_delay * 2, FAIL_DELAY_MAX)
                     continue
                 finally:
                     polling[index] = False
-                fail_delay = FAIL_DELAY_MIN
-                empty_delay = EMPTY_DELAY_MIN
+                failures = empties = 0
                 await self._dispatch(index, messages)
         except Exception as exc:  # a bug or a failing callback machinery: stop everyone
             self._fail(exc)
@@ -396,14 +386,12 @@ class Consumer:
         text = _error_text(exc)
         count = len(target) if isinstance(target, list) else 1
         user_decides = not self._auto_ack and self._on_error is not None
-        if self._on_error is None:
-            # Nobody else will see it: say so on the standard logger too.
-            _std_log.warning("consume handler failed on %d message(s) of %s: %s",
-                             count, self._where, text, exc_info=exc)
-        log.error("ConsumerManager.processMessage", {
+        # an error when nobody else will see it; a warning when on_error does
+        report = log.error if self._on_error is None else log.warn
+        report("Consumer.handler", {
             "queue": self._where, "count": count, "error": text,
             "status": "handed-to-on_error" if user_decides else "nacked",
-        })
+        }, exc)
         if not user_decides:
             await self._ack(target, False, {"error": text}, report=False)
         if self._on_error is not None:
@@ -415,9 +403,9 @@ class Consumer:
         an expired lease: the message comes back). ``report`` sends that to on_error."""
         try:
             if context is None:
-                result = await self._queen.ack(target, status)
+                result = await self._host.ack(target, status)
             else:
-                result = await self._queen.ack(target, status, context)
+                result = await self._host.ack(target, status, context)
             rejected = _rejected(result)
             if rejected is None:
                 return True
@@ -425,12 +413,9 @@ class Consumer:
         except Exception as error:
             exc = error
         text = _error_text(exc)
-        log.warn("ConsumerManager.ack", {"queue": self._where, "status": status, "error": text})
+        log.warn("Consumer.ack", {"queue": self._where, "status": status, "error": text})
         if report and self._on_error is not None:
             await self._callback(self._on_error, target, exc)
-        else:
-            _std_log.warning("consume could not %s on %s: %s",
-                             "ack" if status else "nack", self._where, text)
         return False
 
     async def _callback(self, callback: Callback, target: Any, value: Any) -> None:
@@ -439,13 +424,12 @@ class Consumer:
             if inspect.isawaitable(result):
                 await result
         except Exception as exc:
-            log.error("ConsumerManager.callback", {"queue": self._where, "error": _error_text(exc)})
-            _std_log.warning("consume callback %r failed: %s", callback, _error_text(exc),
-                             exc_info=exc)
+            log.error("Consumer.callback", {"queue": self._where, "callback": repr(callback),
+                                            "error": _error_text(exc)}, exc)
 
 
 async def consume(
-    queen: Any,
+    host: Host,
     options: ConsumeOptions,
     handler: Callable[[Any], Awaitable[Any]],
     signal: Optional[asyncio.Event] = None,
@@ -453,7 +437,7 @@ async def consume(
     on_error: Optional[Callback] = None,
 ) -> None:
     """Run a consume to its end; see :class:`Consumer`."""
-    await Consumer(queen, options, handler, signal, on_success, on_error).run()
+    await Consumer(host, options, handler, signal, on_success, on_error).run()
 
 
 __all__ = ["Consumer", "consume"]

@@ -1,17 +1,30 @@
-"""Structured debug logging, switched on by ``QUEEN_CLIENT_LOG=true``.
+"""The one logging path of queen-mq: structured events, to two places.
 
-One line per event on stderr, in the format of the other Queen clients::
+* ``QUEEN_CLIENT_LOG=true``: one line per event on stderr, in the format of the
+  other Queen clients::
 
     [2025-10-28T10:30:45.123Z] [INFO] [Queen.constructor] {"status":"initialized","urls":1}
 
-The environment is read once at import; :func:`refresh` re-reads it (for tests).
-When disabled every call returns at once; hot paths may also guard with
-``if log.enabled():`` to skip building the detail dict.
-Values under secret-looking keys (authorization, token, password, ...) are redacted.
+* the standard ``logging`` module, always: logger ``queen.<area>`` (``queen.client``,
+  ``queen.http``, ``queen.builders``, ``queen.buffer``, ``queen.consumer``,
+  ``queen.stream``), levels INFO/WARNING/ERROR, message ``"<event> <detail json>"``,
+  and the event name and detail dict as the record's ``queen_event`` /
+  ``queen_detail`` attributes. An app routes them like any library's records.
+
+Event names are ``Class.action`` of our own classes (``Transport.retry``,
+``Consumer.worker``, ...). The environment is read at import and by
+:func:`refresh` (``Queen()`` calls it). Events on per-message paths are guarded
+with ``if log.enabled():``, which is true when the stderr lines are on or when
+the ``queen`` logger took INFO records at the last refresh; every other event is
+offered to ``logging`` as it happens. When stderr lines are on and ``logging``
+has no handler at all, records are not also printed by logging's last resort
+(one failure is reported once). Values under secret-looking keys (authorization,
+token, password, ...) are redacted in both places.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -29,8 +42,24 @@ _SECRET_KEY = re.compile(
 _BEARER = re.compile(r"\b(bearer|basic)\s+\S+", re.IGNORECASE)
 _USERINFO = re.compile(r"(://)[^/@\s]+@")
 
-_enabled = False
+_enabled = False      # stderr lines
+_any = False          # stderr lines, or INFO records wanted by the queen logger
 _stream: TextIO | None = None  # None = sys.stderr at write time (pytest's capsys swaps it)
+
+ROOT = "queen"
+# the class part of an event name -> the area logger it goes to
+AREAS = {
+    "Queen": "client",
+    "Transport": "http",
+    "PushBuilder": "builders",
+    "QueueBuilder": "builders",
+    "TransactionBuilder": "builders",
+    "BufferManager": "buffer",
+    "Consumer": "consumer",
+    "StreamConsumer": "stream",
+}
+_LEVELS = {"INFO": logging.INFO, "WARN": logging.WARNING, "ERROR": logging.ERROR}
+_loggers: dict[str, logging.Logger] = {}  # event name -> its area logger
 
 
 def _env_on() -> bool:
@@ -38,14 +67,28 @@ def _env_on() -> bool:
 
 
 def refresh() -> bool:
-    """Re-read ``QUEEN_CLIENT_LOG``; returns whether logging is now on."""
-    global _enabled
+    """Re-read ``QUEEN_CLIENT_LOG`` and whether the ``queen`` logger takes INFO
+    records; returns whether the stderr lines are on."""
+    global _enabled, _any
     _enabled = _env_on()
+    _any = _enabled or logging.getLogger(ROOT).isEnabledFor(logging.INFO)
     return _enabled
 
 
 def enabled() -> bool:
-    return _enabled
+    """Whether an INFO event would go anywhere: hot paths skip building it if not."""
+    return _any
+
+
+def logger_for(operation: str) -> logging.Logger:
+    """The stdlib logger an event goes to (``queen.<area>``)."""
+    found = _loggers.get(operation)
+    if found is None:
+        area = AREAS.get(operation.split(".", 1)[0])
+        found = logging.getLogger(f"{ROOT}.{area}" if area else ROOT)
+        if len(_loggers) < 1024:
+            _loggers[operation] = found
+    return found
 
 
 def set_stream(stream: TextIO | None) -> None:
@@ -55,18 +98,18 @@ def set_stream(stream: TextIO | None) -> None:
 
 
 def info(operation: str, detail: Any = None) -> None:
-    if _enabled:
-        _emit("INFO", operation, detail)
+    """Something worth knowing when looking closely (lifecycle, requests)."""
+    _emit("INFO", operation, detail, None)
 
 
-def warn(operation: str, detail: Any = None) -> None:
-    if _enabled:
-        _emit("WARN", operation, detail)
+def warn(operation: str, detail: Any = None, exc: BaseException | None = None) -> None:
+    """Something failed and the client handles it (a retry, a rejected ack)."""
+    _emit("WARN", operation, detail, exc)
 
 
-def error(operation: str, detail: Any = None) -> None:
-    if _enabled:
-        _emit("ERROR", operation, detail)
+def error(operation: str, detail: Any = None, exc: BaseException | None = None) -> None:
+    """Something failed that nobody else reports (``exc`` gives logging its traceback)."""
+    _emit("ERROR", operation, detail, exc)
 
 
 def redact(value: Any) -> Any:
@@ -84,29 +127,35 @@ def redact(value: Any) -> Any:
     return value
 
 
+def _body(detail: Any) -> str:
+    if detail is None:
+        return "{}"
+    if isinstance(detail, str):
+        return str(redact(detail))
+    return orjson.dumps(redact(detail), default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
 def format_line(level: str, operation: str, detail: Any, now: datetime | None = None) -> str:
     stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     text = stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
-    if detail is None:
-        body = "{}"
-    elif isinstance(detail, str):
-        body = redact(detail)
-    else:
-        body = orjson.dumps(
-            redact(detail), default=str, option=orjson.OPT_NON_STR_KEYS
-        ).decode()
-    return f"[{text}] [{level}] [{operation}] {body}"
+    return f"[{text}] [{level}] [{operation}] {_body(detail)}"
 
 
-def _emit(level: str, operation: str, detail: Any) -> None:
+def _emit(level: str, operation: str, detail: Any, exc: BaseException | None) -> None:
     try:
-        line = format_line(level, operation, detail)
-        stream = _stream or sys.stderr
-        stream.write(line + "\n")
+        if _enabled:
+            (_stream or sys.stderr).write(format_line(level, operation, detail) + "\n")
+        std = logger_for(operation)
+        number = _LEVELS[level]
+        if not std.isEnabledFor(number) or (_enabled and not std.hasHandlers()):
+            return  # nobody listens, or it would be the same line twice on stderr
+        std.log(number, "%s %s", operation, _body(detail), exc_info=exc,
+                extra={"queen_event": operation, "queen_detail": redact(detail)})
     except Exception:  # logging must never break the client
         pass
 
 
 refresh()
 
-__all__ = ["enabled", "error", "format_line", "info", "redact", "refresh", "set_stream", "warn"]
+__all__ = ["AREAS", "ROOT", "enabled", "error", "format_line", "info", "logger_for", "redact",
+           "refresh", "set_stream", "warn"]

@@ -1,16 +1,45 @@
 """The one narrow seam between the client and what it drives.
 
-Builders, engines (buffer, consumer), ``admin`` and the streams packages reach the
-client only through a :class:`Host`: send a protocol request, know the server
-generation, know whether the client is closed. They never touch the ``Queen``
-object's private members. ``client.py`` provides the implementation.
+Builders, engines (buffer, consumer, stream), ``admin`` and the streams packages
+reach the client only through a :class:`Host`: send a protocol request, know the
+server generation, know whether the client is closed, buffer pushes, and the
+message operations (pop, ack, renew, trace; implemented in ``queen.ops`` over the
+first three). They never touch the ``Queen`` object's private members.
+``client.py`` provides the implementation.
+
+This module sits in the shared bottom layer: it names the wire and buffer types
+for the type checker only.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Protocol, Union
 
-from .wire.base import Reply, Request
+from .types import AckResult, Message, PopSpec, RenewResult
+
+if TYPE_CHECKING:
+    from .wire.base import Reply, Request
+
+
+class Buffers(Protocol):
+    """The client's push buffers (``queen.buffer.BufferManager``)."""
+
+    def put(self, queue: str, partition: str, fragments: List[bytes], txids: List[str],
+            max_count: int, max_millis: int) -> bool:
+        """Buffer encoded items; True when the caller must then ``await settle()``."""
+        ...
+
+    async def settle(self) -> None:
+        """Give a sealed batch's sender a turn, and hold back a producer that is too far ahead."""
+        ...
+
+    async def flush(self, queue: Optional[str] = None, partition: Optional[str] = None) -> None:
+        """Send what is buffered and wait; raise ``BufferFlushError`` for what failed."""
+        ...
+
+    def stats(self) -> Dict[str, Any]:
+        """Counters of the buffers (``Queen.get_buffer_stats``)."""
+        ...
 
 
 class Host(Protocol):
@@ -19,6 +48,17 @@ class Host(Protocol):
     @property
     def closed(self) -> bool:
         """True once ``Queen.close()`` has started: no new work may begin."""
+        ...
+
+    @property
+    def known_generation(self) -> Optional[str]:
+        """The generation when already known (no I/O), else None: hot paths read this
+        before awaiting :meth:`generation`."""
+        ...
+
+    @property
+    def buffers(self) -> Buffers:
+        """The push buffers of this client."""
         ...
 
     async def send(self, request: Request) -> Reply:
@@ -30,5 +70,24 @@ class Host(Protocol):
         """The server generation, ``wire.GEN_07`` or ``wire.GEN_015`` (detected once)."""
         ...
 
+    async def pop(self, spec: PopSpec) -> List[Message]:
+        """One pop, normalised over both generations (``queen.ops.pop``)."""
+        ...
 
-__all__ = ["Host"]
+    async def ack(self, message: Any, status: Any = None,
+                  context: Optional[Mapping[str, Any]] = None
+                  ) -> Union[AckResult, List[AckResult]]:
+        """Ack one message or a list (``queen.ops.ack``)."""
+        ...
+
+    async def renew(self, target: Any, seconds: Optional[int] = None
+                    ) -> Union[RenewResult, List[RenewResult]]:
+        """Extend leases (``queen.ops.renew``)."""
+        ...
+
+    async def trace(self, message: Mapping[str, Any], event: Mapping[str, Any]) -> Dict[str, Any]:
+        """Record a trace event for a message; never raises (``queen.ops.trace``)."""
+        ...
+
+
+__all__ = ["Buffers", "Host"]

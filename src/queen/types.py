@@ -8,7 +8,7 @@ async callable that records a trace event for this message and never raises.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, TypedDict, Union
+from typing import Any, Awaitable, Callable, List, Optional, TypedDict, Union
 
 
 class TraceEvent(TypedDict, total=False):
@@ -34,10 +34,6 @@ class Message(TypedDict, total=False):
     trace: Callable[[TraceEvent], Awaitable[Any]]
     _status: Union[bool, str]       # per-message status for batch ack
     _error: str                     # per-message error text for batch ack
-
-
-AckStatus = Union[bool, Literal["completed", "failed", "success", "dlq", "retry"]]
-SubscriptionMode = Literal["all", "new", "new-only"]
 
 
 @dataclass(frozen=True)
@@ -71,10 +67,6 @@ class ConsumeOptions:
     each: bool = False
     renew_lease: bool = False
     renew_interval_millis: Optional[int] = None
-
-
-Handler = Callable[[Any], Awaitable[Any]]
-JSON = Union[Dict[str, Any], List[Any], str, int, float, bool, None]
 
 
 class PushResult(TypedDict, total=False):

@@ -22,6 +22,32 @@ async def until(predicate: Callable[[], Awaitable[bool]], what: str, timeout: fl
         await asyncio.sleep(0.02)
 
 
+async def pop_in_flight(recorder: Any) -> None:
+    """Wait until a pop has passed the recording proxy and waits on the server (a
+    long poll in progress), instead of sleeping and hoping it has."""
+
+    async def waiting() -> bool:
+        return recorder.in_flight > 0 and bool(recorder.to("/api/v1/pop"))
+
+    await until(waiting, "a pop to be waiting on the server")
+
+
+async def subscribed(queen: Queen, queue: str, seen_marker: Callable[[], bool]) -> None:
+    """Push ``{'marker': True}`` messages until a consumer's handler reports one
+    (``seen_marker``): the consumer's group subscription is then recorded on the
+    server, so what is pushed next is "new" for it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SAFETY
+    while not seen_marker():
+        if loop.time() > deadline:
+            raise AssertionError("the consumer never received a marker message")
+        await queen.queue(queue).push([{"data": {"marker": True}}])
+        for _ in range(10):  # give it a moment before the next marker
+            if seen_marker():
+                return
+            await asyncio.sleep(0.02)
+
+
 async def pop_all(queen: Queen, queue: str, **kw: Any) -> List[Dict[str, Any]]:
     """Pop (and ack) everything currently deliverable from ``queue``."""
     out: List[Dict[str, Any]] = []

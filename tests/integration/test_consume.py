@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from typing import Any, Dict, List
 
 import pytest
+from client_helpers import subscribed
 
 from queen.errors import QueenHTTPError
 
@@ -317,8 +318,9 @@ async def test_signal_stops_after_in_flight_work(queen: Any, unique_name: Any) -
 async def test_signal_interrupts_an_empty_long_poll(queen: Any, unique_name: Any) -> None:
     q = await make_queue(queen, unique_name, "c-signal-idle")
     signal = asyncio.Event()
-    task = asyncio.create_task(queen.queue(q).consume(lambda m: None, signal=signal))
-    await asyncio.sleep(0.2)
+    builder = queen.queue(q).consume(lambda m: None, signal=signal)
+    task = asyncio.create_task(builder)
+    await until(lambda: builder.consumer is not None and builder.consumer.polling, "a long poll")
     signal.set()
     await asyncio.wait_for(task, 5)  # the 30 s long poll does not hold it up
     await push(queen, q, [{"n": 1}])
@@ -395,18 +397,22 @@ async def test_subscription_mode_new_skips_history(queen: Any, unique_name: Any,
     await push(queen, q, [{"n": -1}, {"n": -2}])
     await asyncio.sleep(0.05)
     seen: List[int] = []
-    got_all = asyncio.Event()
+    markers: List[Any] = []
+    stop = asyncio.Event()
 
     async def handler(message: Dict[str, Any]) -> None:
+        if message["data"].get("marker"):
+            markers.append(message)
+            return
         seen.append(message["data"]["n"])
         if len(seen) >= 3:
-            got_all.set()
+            stop.set()
 
     builder = queen.queue(q).group("realtime")
     builder = (builder.subscription_mode("new") if how == "mode-new"
                else builder.subscription_from("now"))
-    task = asyncio.create_task(builder.limit(3).consume(handler))
-    await asyncio.sleep(0.3)  # let the group's first pop record its subscription
+    task = asyncio.create_task(builder.consume(handler, signal=stop))
+    await subscribed(queen, q, lambda: bool(markers))  # the group's subscription is recorded
     await push(queen, q, [{"n": i} for i in range(3)])
     await bounded(task)
     assert seen == [0, 1, 2]
@@ -417,13 +423,21 @@ async def test_subscription_mode_new_on_an_empty_queue(queen: Any, unique_name: 
     # pushed after that first pop is new, so all of it is delivered.
     q = await make_queue(queen, unique_name, "c-new-empty")
     seen: List[int] = []
+    markers: List[Any] = []
+    stop = asyncio.Event()
 
     async def handler(message: Dict[str, Any]) -> None:
+        if message["data"].get("marker"):
+            markers.append(message)
+            return
         seen.append(message["data"]["n"])
+        if len(seen) >= 3:
+            stop.set()
 
     task = asyncio.create_task(
-        queen.queue(q).group("live").subscription_mode("new").limit(3).consume(handler))
-    await asyncio.sleep(0.3)  # the first pop is waiting on the empty queue
+        queen.queue(q).group("live").subscription_mode("new").consume(handler, signal=stop))
+    # the first pop waits on the empty queue; a marker pushed meanwhile reaches it
+    await subscribed(queen, q, lambda: bool(markers))
     await push(queen, q, [{"n": i} for i in range(3)])
     await bounded(task)
     assert seen == [0, 1, 2]
@@ -512,8 +526,9 @@ async def test_closing_the_client_ends_consume(queen_url: str, unique_name: Any)
     client = Queen(queen_url)
     q = unique_name("c-close")
     await client.queue(q).config({"leaseTime": 30}).create()
-    task = asyncio.create_task(client.queue(q).consume(lambda m: None))
-    await asyncio.sleep(0.2)  # the long poll is waiting
+    builder = client.queue(q).consume(lambda m: None)
+    task = asyncio.create_task(builder)
+    await until(lambda: builder.consumer is not None and builder.consumer.polling, "a long poll")
     await client.close()
     with pytest.raises(QueenConnectionError):
         await asyncio.wait_for(task, 3)
@@ -544,6 +559,8 @@ async def test_complete_example_scaled_down(queen: Any, unique_name: Any) -> Non
 
     monitored: List[int] = []
     traced: List[Any] = []
+    markers: List[Any] = []
+    all_monitored = asyncio.Event()
 
     async def process_handler(messages: List[Dict[str, Any]]) -> None:
         txn = queen.transaction()
@@ -555,16 +572,22 @@ async def test_complete_example_scaled_down(queen: Any, unique_name: Any) -> Non
         await txn.commit()
 
     async def monitor_handler(message: Dict[str, Any]) -> None:
+        if message["data"].get("marker"):
+            markers.append(message)
+            return
         traced.append(await message["trace"]({
             "traceName": f"user-{message['data']['userId']}",
             "data": {"text": "Event processed"},
         }))
         monitored.append(message["data"]["timestamp"])
+        if len(monitored) >= total:
+            all_monitored.set()
 
     monitor = asyncio.create_task(
         queen.queue(processed).group("monitors").subscription_mode("new").concurrency(2)
-        .limit(total).consume(monitor_handler))
-    await asyncio.sleep(0.3)  # the monitor subscribes ('new') before anything is processed
+        .consume(monitor_handler, signal=all_monitored))
+    # the monitor subscribes ('new') before anything is processed
+    await subscribed(queen, processed, lambda: bool(markers))
     await bounded(queen.queue(raw).group("processors").concurrency(5).batch(10)
                   .auto_ack(False).limit(total).consume(process_handler))
     await bounded(monitor)

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from client_helpers import pop_all
+from client_helpers import pop_all, pop_in_flight
 
 from queen import Queen, QueenValidationError
 
@@ -32,10 +32,11 @@ async def test_batch_and_lease_lock(queen: Queen, make_queue: Any) -> None:
     assert [m["data"] for m in await queen.queue(q).batch(10).pop()] == [3, 4]
 
 
-async def test_long_poll_wakes_on_push(queen: Queen, make_queue: Any) -> None:
+async def test_long_poll_wakes_on_push(queen: Queen, make_queue: Any, proxied: Queen,
+                                      recorder: Any) -> None:
     q = await make_queue("pop-wait")
-    waiting = asyncio.ensure_future(queen.queue(q).wait(True).timeout_millis(10000).pop())
-    await asyncio.sleep(0.2)
+    waiting = asyncio.ensure_future(proxied.queue(q).wait(True).timeout_millis(10000).pop())
+    await pop_in_flight(recorder)
     assert not waiting.done()
     await queen.queue(q).push([{"data": "wake"}])
     msgs = await asyncio.wait_for(waiting, 15)

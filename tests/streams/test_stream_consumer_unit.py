@@ -10,8 +10,9 @@ import orjson
 import pytest
 
 import queen.stream.consumer as consumer_mod
-from queen.errors import QueenConnectionError, QueenHTTPError
+from queen.errors import QueenConnectionError, QueenHTTPError, QueenServerFeatureError
 from queen.stream import StreamConsumer, Window
+from queen.wire import Request
 
 WINDOW = {"window": {"id": "s:k:a:b", "leaseId": "L1", "key": "k", "start": "a", "end": "b",
                      "messages": [{"id": "m1", "data": {"v": 1}, "created_at": "a"}]}}
@@ -53,12 +54,21 @@ class FakeTransport:
 
 
 class FakeQueen:
+    """The part of ``seam.Host`` the stream code uses, over a scripted transport."""
+
+    known_generation = None
+
     def __init__(self, script: Script, generation: str = "0.7") -> None:
         self._transport = FakeTransport(script)
-        self.generation = generation
+        self.gen = generation
 
-    async def _generation(self) -> str:
-        return self.generation
+    async def generation(self) -> str:
+        return self.gen
+
+    async def send(self, req: Request) -> Reply:
+        return await self._transport.request(
+            req.method, req.path, body=req.body, affinity_key=req.affinity_key,
+            timeout=req.timeout, idempotent=req.idempotent)
 
     def paths(self) -> List[str]:
         return [c[0].rsplit("/", 1)[-1] for c in self._transport.calls]
@@ -183,7 +193,7 @@ async def test_renewals_run_while_the_callback_does(sleeps: List[float]) -> None
 
 async def test_generation_015_fails_before_sending() -> None:
     q = FakeQueen(lambda p, b: None, generation="0.15")
-    with pytest.raises(consumer_mod.QueenServerFeatureError, match=r"Queen 0\.15\.x.*removed"):
+    with pytest.raises(QueenServerFeatureError, match=r"Queen 0\.15\.x.*removed"):
         await StreamConsumer(q, "s", "g").poll()
     assert q._transport.calls == []
 

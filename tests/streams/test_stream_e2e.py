@@ -55,6 +55,33 @@ async def env(embedded_server: Callable[..., Any]) -> AsyncIterator[Env]:
         yield Env(srv, queen)
 
 
+class PollSpy:
+    """The client's seam with a look at what goes out: ``polled`` is set once a
+    window poll has been sent (the test then knows the long poll is under way
+    instead of sleeping and hoping)."""
+
+    def __init__(self, host: Any) -> None:
+        self.host = host
+        self.polled = asyncio.Event()
+
+    @property
+    def closed(self) -> bool:
+        return bool(self.host.closed)
+
+    @property
+    def known_generation(self) -> Any:
+        return self.host.known_generation
+
+    async def generation(self) -> str:
+        return str(await self.host.generation())
+
+    async def send(self, request: Any) -> Any:
+        sent = self.host.send(request)
+        if request.path.endswith("/stream/poll"):
+            self.polled.set()
+        return await sent
+
+
 def datas(window: Window) -> List[Any]:
     return [m["data"] for m in window.messages]
 
@@ -97,7 +124,7 @@ async def test_builder_and_consumer_validate_input(env: Env) -> None:
     with pytest.raises(QueenValidationError):
         await env.queen.consumer("s", "g").process(lambda w: None, limit=0)
     with pytest.raises(QueenValidationError):
-        StreamConsumer(env.queen, "s", "g", renew_interval_millis=0)
+        env.queen.consumer("s", "g", renew_interval_millis=0)
 
 
 async def test_messages_land_in_their_windows(env: Env) -> None:
@@ -126,12 +153,14 @@ async def test_window_waits_for_grace_and_for_every_source(env: Env) -> None:
 
 async def test_grace_holds_the_window_back(env: Env) -> None:
     await env.define(grace=0.5)
-    consumer = env.queen.consumer("s", "g")
+    spy = PollSpy(env.queen.queue("a").host)
+    consumer = StreamConsumer(spy, "s", "g")
     await env.push("a", "x", 0.9)
     await env.push("a", "y", 1.4)           # past the end, inside the grace period
     assert await consumer.poll(timeout_millis=50) is None
+    spy.polled.clear()
     waiting = asyncio.ensure_future(consumer.poll(timeout_millis=5000))
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(spy.polled.wait(), 5)
     await env.push("a", "z", 1.5)           # wakes the long poll
     window = await asyncio.wait_for(waiting, 5)
     assert window is not None and datas(window) == ["x"]
@@ -187,7 +216,7 @@ async def test_long_callback_keeps_its_lease(env: Env) -> None:
     await env.push("a", "x", 0.2)
     await env.push("a", "tick", 1.6)
     other = env.queen.consumer("s", "g")
-    consumer = StreamConsumer(env.queen, "s", "g", renew_interval_millis=30, extend_millis=1000)
+    consumer = env.queen.consumer("s", "g", renew_interval_millis=30, extend_millis=1000)
     stolen: List[Any] = []
 
     async def slow(window: Window) -> None:
@@ -246,8 +275,9 @@ async def test_seek_rewinds_a_global_stream(env: Env) -> None:
 async def test_signal_stops_an_idle_consumer(env: Env) -> None:
     await env.define()
     signal = asyncio.Event()
-    task = asyncio.ensure_future(env.queen.consumer("s", "g").process(lambda w: None, signal))
-    await asyncio.sleep(0.1)
+    spy = PollSpy(env.queen.queue("a").host)
+    task = asyncio.ensure_future(StreamConsumer(spy, "s", "g").process(lambda w: None, signal))
+    await asyncio.wait_for(spy.polled.wait(), 5)  # it is long-polling
     assert not task.done()
     signal.set()
     assert await asyncio.wait_for(task, 5) == 0

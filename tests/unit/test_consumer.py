@@ -1,4 +1,4 @@
-"""The consume engine against an in-memory fake of the three Queen calls it uses."""
+"""The consume engine against an in-memory fake of the seam (seam.Host) it uses."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from queen.types import ConsumeOptions, PopSpec
 SAFETY = 10.0  # s; only reached when the engine hangs
 
 
-class FakeQueen:
+class FakeHost:
     """Messages in a list; pop hands out the oldest, long polls wait for a push."""
 
     def __init__(self, count: int = 0) -> None:
@@ -47,7 +47,9 @@ class FakeQueen:
         if count:
             self.arrived.set()
 
-    async def _pop(self, spec: PopSpec) -> List[Dict[str, Any]]:
+    closed = False
+
+    async def pop(self, spec: PopSpec) -> List[Dict[str, Any]]:
         self.specs.append(spec)
         if self.pop_errors:
             raise self.pop_errors.pop(0)
@@ -104,7 +106,7 @@ async def until(predicate: Any) -> None:
 
 
 async def test_single_messages_are_handled_and_acked() -> None:
-    q = FakeQueen(5)
+    q = FakeHost(5)
     seen: List[int] = []
 
     async def handler(message: Dict[str, Any]) -> None:
@@ -119,7 +121,7 @@ async def test_single_messages_are_handled_and_acked() -> None:
 
 
 async def test_batch_handler_gets_lists_and_one_ack_per_batch() -> None:
-    q = FakeQueen(7)
+    q = FakeHost(7)
     batches: List[List[int]] = []
 
     async def handler(messages: List[Dict[str, Any]]) -> str:
@@ -133,7 +135,7 @@ async def test_batch_handler_gets_lists_and_one_ack_per_batch() -> None:
 
 
 async def test_each_hands_single_messages_fetched_in_batches() -> None:
-    q = FakeQueen(6)
+    q = FakeHost(6)
     seen: List[Any] = []
 
     async def handler(message: Dict[str, Any]) -> None:
@@ -151,7 +153,7 @@ async def test_each_hands_single_messages_fetched_in_batches() -> None:
 
 
 async def test_limit_is_exact_across_workers() -> None:
-    q = FakeQueen(50)
+    q = FakeHost(50)
     seen: List[int] = []
 
     async def handler(messages: List[Dict[str, Any]]) -> None:
@@ -165,7 +167,7 @@ async def test_limit_is_exact_across_workers() -> None:
 
 
 async def test_limit_waits_for_short_pops_and_stops_exactly() -> None:
-    q = FakeQueen(3)
+    q = FakeHost(3)
     seen: List[int] = []
 
     async def handler(message: Dict[str, Any]) -> None:
@@ -179,7 +181,7 @@ async def test_limit_waits_for_short_pops_and_stops_exactly() -> None:
 
 
 async def test_idle_millis_stops_and_bounds_the_long_poll() -> None:
-    q = FakeQueen(2)
+    q = FakeHost(2)
     builder = ConsumeBuilder(q, opts(idle_millis=150, concurrency=2), lambda m: asyncio.sleep(0))
     await run(builder)
     assert q.acked(True) == [0, 1]
@@ -188,14 +190,14 @@ async def test_idle_millis_stops_and_bounds_the_long_poll() -> None:
 
 
 async def test_short_polling_backs_off_when_empty() -> None:
-    q = FakeQueen(0)
+    q = FakeHost(0)
     await run(ConsumeBuilder(q, opts(wait=False, idle_millis=300), lambda m: asyncio.sleep(0)))
     assert all(not s.wait for s in q.specs)
     assert 1 <= len(q.specs) < 30  # a busy spin would pop thousands of times
 
 
 async def test_signal_cancels_a_pending_long_poll() -> None:
-    q = FakeQueen(0)
+    q = FakeHost(0)
     signal = asyncio.Event()
     task = asyncio.ensure_future(ConsumeBuilder(q, opts(concurrency=3), lambda m: None, signal))
     await until(lambda: q.pops_waiting == 3)
@@ -205,7 +207,7 @@ async def test_signal_cancels_a_pending_long_poll() -> None:
 
 
 async def test_signal_lets_the_running_handler_finish_and_ack() -> None:
-    q = FakeQueen(3)
+    q = FakeHost(3)
     signal = asyncio.Event()
     started = asyncio.Event()
     release = asyncio.Event()
@@ -226,7 +228,7 @@ async def test_signal_lets_the_running_handler_finish_and_ack() -> None:
 
 
 async def test_signal_already_set_pops_nothing() -> None:
-    q = FakeQueen(3)
+    q = FakeHost(3)
     signal = asyncio.Event()
     signal.set()
     await run(ConsumeBuilder(q, opts(), lambda m: None, signal))
@@ -234,7 +236,7 @@ async def test_signal_already_set_pops_nothing() -> None:
 
 
 async def test_transient_pop_errors_are_retried() -> None:
-    q = FakeQueen(2)
+    q = FakeHost(2)
     q.pop_errors = [QueenConnectionError("down"), QueenTimeoutError("slow"),
                     QueenHTTPError("boom", status=503)]
     await run(ConsumeBuilder(q, opts(limit=2), lambda m: None))
@@ -247,22 +249,22 @@ async def test_transient_pop_errors_are_retried() -> None:
     QueenHTTPError("bad request", status=400),
 ])
 async def test_fatal_pop_errors_end_consume(error: Exception) -> None:
-    q = FakeQueen(0)
+    q = FakeHost(0)
     q.pop_errors = [error]
     with pytest.raises(type(error)):
         await run(ConsumeBuilder(q, opts(concurrency=2), lambda m: None))
 
 
 async def test_closed_client_ends_consume() -> None:
-    q = FakeQueen(0)
-    q._closed = True  # type: ignore[attr-defined]
+    q = FakeHost(0)
+    q.closed = True
     q.pop_errors = [QueenConnectionError("this Queen client is closed: create a new one")]
     with pytest.raises(QueenConnectionError):
         await run(ConsumeBuilder(q, opts(), lambda m: None))
 
 
 async def test_handler_error_nacks_logs_and_reaches_on_error(caplog: Any) -> None:
-    q = FakeQueen(1)
+    q = FakeHost(1)
     errors: List[Any] = []
 
     async def handler(message: Dict[str, Any]) -> None:
@@ -277,18 +279,23 @@ async def test_handler_error_nacks_logs_and_reaches_on_error(caplog: Any) -> Non
 
 
 async def test_handler_error_without_on_error_is_nacked_and_logged(caplog: Any) -> None:
-    q = FakeQueen(1)
+    q = FakeHost(1)
 
     def handler(message: Dict[str, Any]) -> None:
         raise KeyError("missing")
 
-    await run(ConsumeBuilder(q, opts(limit=1, auto_ack=False), handler))
+    with caplog.at_level("WARNING", logger="queen"):
+        await run(ConsumeBuilder(q, opts(limit=1, auto_ack=False), handler))
     assert q.acked(False) == [0]
-    assert "missing" in caplog.text
+    # reported once, as an error of the consumer (nobody else sees it), with its traceback
+    [record] = [r for r in caplog.records if r.name.startswith("queen")]
+    assert record.name == "queen.consumer" and record.levelname == "ERROR"
+    assert record.queen_event == "Consumer.handler"  # type: ignore[attr-defined]
+    assert "missing" in record.getMessage() and record.exc_info is not None
 
 
 async def test_manual_ack_with_on_error_leaves_the_decision_to_it() -> None:
-    q = FakeQueen(2)
+    q = FakeHost(2)
     decided: List[int] = []
 
     async def handler(message: Dict[str, Any]) -> str:
@@ -309,7 +316,7 @@ async def test_manual_ack_with_on_error_leaves_the_decision_to_it() -> None:
 
 
 async def test_batch_failure_nacks_the_whole_batch() -> None:
-    q = FakeQueen(4)
+    q = FakeHost(4)
 
     async def handler(messages: List[Dict[str, Any]]) -> None:
         raise ValueError("nope")
@@ -319,7 +326,7 @@ async def test_batch_failure_nacks_the_whole_batch() -> None:
 
 
 async def test_ack_failure_goes_to_on_error_not_on_success() -> None:
-    q = FakeQueen(1)
+    q = FakeHost(1)
     q.ack_errors = [QueenHTTPError("invalid_lease", status=200)]
     seen: List[str] = []
     await run(ConsumeBuilder(q, opts(limit=1), lambda m: "r")
@@ -329,7 +336,7 @@ async def test_ack_failure_goes_to_on_error_not_on_success() -> None:
 
 
 async def test_rejected_ack_result_goes_to_on_error() -> None:
-    q = FakeQueen(2)
+    q = FakeHost(2)
     results = iter([{"success": False, "error": "invalid_lease"}, {"success": True}])
 
     async def ack(target: Any, status: Any, context: Any = None) -> Any:
@@ -344,7 +351,7 @@ async def test_rejected_ack_result_goes_to_on_error() -> None:
 
 
 async def test_failing_callback_does_not_stop_the_consumer() -> None:
-    q = FakeQueen(3)
+    q = FakeHost(3)
 
     def on_success(message: Any, result: Any) -> None:
         raise RuntimeError("callback bug")
@@ -354,7 +361,7 @@ async def test_failing_callback_does_not_stop_the_consumer() -> None:
 
 
 async def test_lease_is_renewed_only_while_the_handler_runs() -> None:
-    q = FakeQueen(1)
+    q = FakeHost(1)
 
     async def handler(message: Dict[str, Any]) -> None:
         await until(lambda: len(q.renews) >= 2)
@@ -366,7 +373,7 @@ async def test_lease_is_renewed_only_while_the_handler_runs() -> None:
 
 
 async def test_renewer_does_not_renew_between_handlers() -> None:
-    q = FakeQueen(0)
+    q = FakeHost(0)
     signal = asyncio.Event()
     task = asyncio.ensure_future(ConsumeBuilder(
         q, opts(renew_lease=True, renew_interval_millis=5), lambda m: None, signal))
@@ -378,7 +385,7 @@ async def test_renewer_does_not_renew_between_handlers() -> None:
 
 
 async def test_pop_spec_passes_through() -> None:
-    q = FakeQueen(1)
+    q = FakeHost(1)
     o = opts(limit=1, group="g", subscription_mode="new", subscription_from="now",
              partition="p1", timeout_millis=1234)
     await run(ConsumeBuilder(q, o, lambda m: None))
@@ -387,7 +394,7 @@ async def test_pop_spec_passes_through() -> None:
 
 
 async def test_builder_is_a_coroutine_for_create_task() -> None:
-    q = FakeQueen(1)
+    q = FakeHost(1)
     builder = ConsumeBuilder(q, opts(limit=1), lambda m: None)
     task = asyncio.create_task(builder)
     await asyncio.wait_for(task, SAFETY)
@@ -396,7 +403,7 @@ async def test_builder_is_a_coroutine_for_create_task() -> None:
 
 
 async def test_validation() -> None:
-    q = FakeQueen(0)
+    q = FakeHost(0)
     with pytest.raises(QueenValidationError):
         ConsumeBuilder(q, opts(), "not callable")  # type: ignore[arg-type]
     with pytest.raises(QueenValidationError):
@@ -408,7 +415,7 @@ async def test_validation() -> None:
 
 
 async def test_outside_cancellation_leaves_no_tasks_behind() -> None:
-    q = FakeQueen(0)
+    q = FakeHost(0)
     before = len(asyncio.all_tasks())
     task = asyncio.ensure_future(ConsumeBuilder(q, opts(concurrency=3), lambda m: None))
     await until(lambda: q.pops_waiting == 3)
@@ -420,7 +427,7 @@ async def test_outside_cancellation_leaves_no_tasks_behind() -> None:
 
 
 async def test_worker_dying_of_cancelled_handler_stops_the_others() -> None:
-    q = FakeQueen(1)
+    q = FakeHost(1)
 
     async def handler(message: Dict[str, Any]) -> None:
         raise asyncio.CancelledError()
@@ -437,7 +444,7 @@ async def test_worker_dying_of_cancelled_handler_stops_the_others() -> None:
 @settings(max_examples=40, deadline=None)
 def test_limit_property(limit: int, batch: int, concurrency: int, each: bool, extra: int) -> None:
     async def scenario() -> None:
-        q = FakeQueen(limit + extra)
+        q = FakeHost(limit + extra)
         seen: List[int] = []
 
         async def handler(target: Any) -> None:
@@ -465,7 +472,7 @@ async def test_handler_failure_is_logged_by_queen_log(monkeypatch: Any) -> None:
     log.refresh()
     log.set_stream(out)
     try:
-        q = FakeQueen(1)
+        q = FakeHost(1)
 
         async def handler(message: Dict[str, Any]) -> None:
             raise ValueError("broken payload")
@@ -475,7 +482,8 @@ async def test_handler_failure_is_logged_by_queen_log(monkeypatch: Any) -> None:
         log.set_stream(None)
         monkeypatch.delenv(log.ENV_VAR)
         log.refresh()
-    lines = [line for line in out.getvalue().splitlines() if "processMessage" in line]
+    lines = [line for line in out.getvalue().splitlines() if "Consumer.handler" in line]
     assert len(lines) == 1
-    assert "[ERROR] [ConsumerManager.processMessage]" in lines[0]
+    # on_error sees the failure too: a warning, not an error nobody else reports
+    assert "[WARN] [Consumer.handler]" in lines[0]
     assert "broken payload" in lines[0] and '"nacked"' in lines[0]

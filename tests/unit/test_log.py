@@ -29,14 +29,14 @@ def test_guide_format_exactly():
 
 def test_enabled_writes_one_line_per_event(captured: io.StringIO):
     log.info("Queen.constructor", {"status": "initialized", "urls": 1})
-    log.warn("HttpClient.retry", {"attempt": 1})
-    log.error("HttpClient.request", "boom")
+    log.warn("Transport.retry", {"attempt": 1})
+    log.error("Transport.request", "boom")
     lines = captured.getvalue().splitlines()
     assert len(lines) == 3
     assert all(LINE.match(ln) for ln in lines)
     assert lines[0].endswith('[INFO] [Queen.constructor] {"status":"initialized","urls":1}')
-    assert "[WARN] [HttpClient.retry]" in lines[1]
-    assert lines[2].endswith("[ERROR] [HttpClient.request] boom")
+    assert "[WARN] [Transport.retry]" in lines[1]
+    assert lines[2].endswith("[ERROR] [Transport.request] boom")
 
 
 def test_disabled_is_silent(monkeypatch: pytest.MonkeyPatch):
@@ -71,7 +71,7 @@ def test_writes_to_stderr_by_default(captured: io.StringIO, capsys: pytest.Captu
 
 def test_secrets_never_logged(captured: io.StringIO):
     log.info(
-        "HttpClient.request",
+        "Transport.request",
         {
             "method": "POST",
             "headers": {"Authorization": "Bearer abc.def.ghi", "X-Team": "blue"},
@@ -103,3 +103,46 @@ def test_broken_stream_never_breaks_caller(captured: io.StringIO):
 
     log.set_stream(Broken())
     log.info("X", {"a": 1})  # must not raise
+
+
+def test_events_go_to_stdlib_by_area(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="queen"):
+        log.refresh()
+        assert log.enabled()  # the queen logger takes INFO: hot paths build their events
+        log.info("Transport.request", {"method": "GET", "authorization": "Bearer x"})
+        log.warn("Consumer.worker", {"error": "down"})
+        log.error("Unknown.thing", "boom")
+    log.refresh()
+    got = [(r.name, r.levelname, r.getMessage()) for r in caplog.records]
+    assert got == [
+        ("queen.http", "INFO", f'Transport.request {{"method":"GET","authorization":"{log.REDACTED}"}}'),
+        ("queen.consumer", "WARNING", 'Consumer.worker {"error":"down"}'),
+        ("queen", "ERROR", "Unknown.thing boom"),
+    ]
+    assert caplog.records[0].queen_detail == {  # type: ignore[attr-defined]
+        "method": "GET", "authorization": log.REDACTED}
+
+
+def test_stdlib_off_by_default_for_info(monkeypatch: pytest.MonkeyPatch,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.delenv("QUEEN_CLIENT_LOG", raising=False)
+    with caplog.at_level("WARNING", logger="queen"):
+        assert not log.refresh() and not log.enabled()
+        log.info("Queen.close", {"ok": True})
+        log.warn("Queen.ack", {"rejected": 1})
+    assert [r.queen_event for r in caplog.records] == ["Queen.ack"]  # type: ignore[attr-defined]
+    log.refresh()
+
+
+def test_no_second_stderr_copy_when_logging_is_not_set_up(
+    captured: io.StringIO, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # QUEEN_CLIENT_LOG on and no logging handler anywhere: logging's last resort would
+    # print the same failure again on stderr
+    import logging
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", [])
+    log.error("Consumer.handler", {"error": "kaput"})
+    assert "[ERROR] [Consumer.handler]" in captured.getvalue()
+    assert "kaput" not in capsys.readouterr().err

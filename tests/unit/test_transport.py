@@ -282,10 +282,10 @@ async def test_requests_are_logged_without_secrets(monkeypatch: pytest.MonkeyPat
         monkeypatch.delenv("QUEEN_CLIENT_LOG")
         log.refresh()
     lines = buf.getvalue().splitlines()
-    requests = [ln for ln in lines if "[HttpClient.request]" in ln]
+    requests = [ln for ln in lines if "[Transport.request]" in ln]
     assert len(requests) == 2
     assert requests[0].endswith(f'{{"method":"POST","url":"{url}/api/v1/push"}}')
-    assert any("[WARN] [HttpClient.retry]" in ln for ln in lines)
+    assert any("[WARN] [Transport.retry]" in ln for ln in lines)
     text = buf.getvalue()
     assert "sekrit-token" not in text and "pw-in-body" not in text
 

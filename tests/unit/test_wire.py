@@ -149,14 +149,18 @@ def test_bad_names_rejected(name: str) -> None:
 
 
 def test_recorded_configure_and_delete() -> None:
+    configured = deleted = 0
     for _gen, step in steps("configure"):
         if has_error(step["response"]):
             continue
         if step["method"] == "POST" and step["path"] == "/api/v1/configure":
             assert wire.parse_configure(reply_of(step))["configured"] is True
+            configured += 1
         if step["method"] == "DELETE":
             out = wire.parse_delete_queue(reply_of(step))
             assert out["deleted"] is True and "existed" in out
+            deleted += 1
+    assert configured > 0 and deleted > 0
 
 
 # ------------------------------------------------------------------ push
@@ -190,10 +194,13 @@ def test_push_result_without_transaction_id_uses_position() -> None:
 
 
 def test_recorded_push_errors_raise() -> None:
+    seen = 0
     for _gen, step in steps("push"):
         if step["path"] == "/api/v1/push" and has_error(step["response"]):
+            seen += 1
             with pytest.raises(QueenHTTPError):
                 wire.parse_push(reply_of(step), [])
+    assert seen > 0
 
 
 # ------------------------------------------------------------------ pop
@@ -500,13 +507,17 @@ def test_trace_body() -> None:
 
 
 def test_recorded_trace_replies() -> None:
+    ok = failed = 0
     for _gen, step in steps("traces"):
         if step["method"] == "POST" and step["path"] == "/api/v1/traces":
             if has_error(step["response"]):
                 with pytest.raises(QueenHTTPError):
                     wire.parse_trace(reply_of(step))
+                failed += 1
             else:
                 assert wire.parse_trace(reply_of(step))["success"] is True
+                ok += 1
+    assert ok > 0 and failed > 0
 
 
 def test_consumer_group_requests() -> None:
@@ -547,3 +558,41 @@ def test_new_only_subscription_is_sent_as_new_to_015() -> None:
     assert "subscriptionMode=new-only" in wire.pop(spec, wire.GEN_07).path
     path015 = wire.pop(spec, wire.GEN_015).path
     assert "subscriptionMode=new&" in path015 + "&" and "new-only" not in path015
+
+
+# ---------------------------------------------------------------- generation rules
+
+
+def _items(*spec: str) -> list:
+    """'p1:completed' ... -> ack items in that order."""
+    return [{"transactionId": f"t{i}", "partitionId": s.split(":")[0], "status": s.split(":")[1]}
+            for i, s in enumerate(spec)]
+
+
+def test_ack_plan_sends_one_pops_acks_in_one_request() -> None:
+    items = _items("p:completed", "p:completed")
+    assert wire.ack_plan(items, [None, None], wire.GEN_07) is None
+    assert wire.ack_plan(items, ["g", "g"], wire.GEN_015) is None
+
+
+def test_ack_plan_07_splits_by_partition_and_group() -> None:
+    items = _items("a:completed", "b:failed", "a:completed")
+    assert wire.ack_plan(items, ["g", "g", "g"], wire.GEN_07) == [("g", [0, 2]), ("g", [1])]
+    assert wire.ack_plan(items, ["g", "h", "g"], wire.GEN_07) == [("g", [0, 2]), ("h", [1])]
+
+
+def test_ack_plan_015_sends_failures_on_their_own() -> None:
+    items = _items("a:completed", "a:failed", "a:completed", "b:completed")
+    # completed before a's failure (and b's), then the failure, then a's later completions
+    assert wire.ack_plan(items, [None] * 4, wire.GEN_015) == [
+        (None, [0, 3]), (None, [1]), (None, [2])]
+    # several partitions, all completed: one request per group only
+    assert wire.ack_plan(_items("a:completed", "b:completed"), ["g", "h"], wire.GEN_015) == [
+        ("g", [0]), ("h", [1])]
+
+
+def test_only_07_long_polls_need_the_client_to_ack() -> None:
+    assert wire.client_acks_pop(True, True, wire.GEN_07)
+    assert not wire.client_acks_pop(True, False, wire.GEN_07)
+    assert not wire.client_acks_pop(True, True, wire.GEN_015)
+    assert not wire.client_acks_pop(False, True, wire.GEN_07)

@@ -13,6 +13,7 @@ from typing import Any, Callable, Generator, Optional
 
 from ..consumer import Callback, Consumer
 from ..errors import QueenValidationError
+from ..seam import Host
 from ..types import ConsumeOptions
 
 
@@ -25,19 +26,19 @@ class ConsumeBuilder(Coroutine[Any, Any, None]):
     it decides what happens to the message. Callbacks may be sync or async.
     """
 
-    __slots__ = ("_queen", "_options", "_handler", "_signal", "_on_success", "_on_error",
+    __slots__ = ("_host", "_options", "_handler", "_signal", "_on_success", "_on_error",
                  "_coro", "_consumer")
 
     def __init__(
         self,
-        queen: Any,
+        host: Host,
         options: ConsumeOptions,
         handler: Callable[[Any], Any],
         signal: Optional[asyncio.Event] = None,
     ) -> None:
         if not callable(handler):
             raise QueenValidationError("consume(handler): handler must be an async function")
-        self._queen = queen
+        self._host = host
         self._options = options
         self._handler = handler
         self._signal = signal
@@ -48,6 +49,7 @@ class ConsumeBuilder(Coroutine[Any, Any, None]):
 
     @property
     def options(self) -> ConsumeOptions:
+        """What this consume will do (from the queue builder's options)."""
         return self._options
 
     @property
@@ -56,11 +58,13 @@ class ConsumeBuilder(Coroutine[Any, Any, None]):
         return self._consumer
 
     def on_success(self, callback: Callback) -> ConsumeBuilder:
+        """``callback(message_or_messages, handler_result)`` after each success."""
         self._check(callback, "on_success")
         self._on_success = callback
         return self
 
     def on_error(self, callback: Callback) -> ConsumeBuilder:
+        """``callback(message_or_messages, error)`` when the handler (or an ack) failed."""
         self._check(callback, "on_error")
         self._on_error = callback
         return self
@@ -72,7 +76,7 @@ class ConsumeBuilder(Coroutine[Any, Any, None]):
             raise QueenValidationError(f"{name}() must be chained before the consume is awaited")
 
     async def _run(self) -> None:
-        self._consumer = Consumer(self._queen, self._options, self._handler, self._signal,
+        self._consumer = Consumer(self._host, self._options, self._handler, self._signal,
                                   self._on_success, self._on_error)
         await self._consumer.run()
 

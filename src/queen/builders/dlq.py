@@ -16,14 +16,16 @@ from ..errors import QueenValidationError
 from ._util import positive_int, timestamp_text
 
 if TYPE_CHECKING:
-    from ..client import Queen
+    from ..seam import Host
 
 
 class DLQBuilder:
+    """``queen.queue(q).dlq(group)``: a page of the queue's dead-letter messages."""
+
     def __init__(
-        self, queen: Queen, queue: str, group: Optional[str], partition: Optional[str]
+        self, host: Host, queue: str, group: Optional[str], partition: Optional[str]
     ) -> None:
-        self._queen = queen
+        self._host = host
         self._queue = queue
         self._group = group
         self._partition = partition
@@ -33,18 +35,22 @@ class DLQBuilder:
         self._to: Optional[str] = None
 
     def limit(self, n: int) -> DLQBuilder:
+        """Entries per page (default 100)."""
         self._limit = positive_int("dlq limit", n)
         return self
 
     def offset(self, n: int) -> DLQBuilder:
+        """Entries to skip (default 0)."""
         self._offset = positive_int("dlq offset", n, 0)
         return self
 
     def from_(self, when: Any) -> DLQBuilder:
+        """Only entries dead-lettered at or after this time (ISO-8601 or datetime)."""
         self._from = self._time(when, "dlq from_")
         return self
 
     def to(self, when: Any) -> DLQBuilder:
+        """Only entries dead-lettered at or before this time (ISO-8601 or datetime)."""
         self._to = self._time(when, "dlq to")
         return self
 
@@ -56,9 +62,10 @@ class DLQBuilder:
         return text
 
     async def get(self) -> Dict[str, Any]:
-        generation = await self._queen._generation()
+        """``{'messages': [...], 'total', 'limit', 'offset'}`` on both generations."""
+        generation = await self._host.generation()
         req = wire.dlq(self._queue, self._group, self._partition, self._limit, self._offset,
                        self._from, self._to, generation)
-        reply = await self._queen._request(req)
+        reply = await self._host.send(req)
         return wire.parse_dlq(reply, generation, self._partition, self._limit, self._offset,
                               self._from, self._to)

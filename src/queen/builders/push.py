@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Generator, List, Optional, Sequence, Tuple
 
-from .. import _core, log
+from .. import _core, log, wire
 from ..buffer import expand_results, unique_items
 from ..errors import QueenConnectionError, QueenError, QueenHTTPError, QueenValidationError
 from ..types import PushResult
 from ._util import call_back, callable_or_fail
 
 if TYPE_CHECKING:
-    from ..client import Queen
+    from ..seam import Host
 
 
 _encode = _core.encode_push_items  # bound once: called for every push
@@ -43,10 +43,10 @@ class PushBuilder:
     _results: Optional[List[PushResult]] = None  # awaiting twice sends once
 
     def __init__(
-        self, queen: Queen, queue: str, partition: str, messages: Any,
+        self, host: Host, queue: str, partition: str, messages: Any,
         buffer: Optional[Tuple[int, int]] = None,
     ) -> None:
-        self._queen = queen
+        self._host = host
         self._queue = queue
         self._partition = partition
         self._messages = messages if type(messages) is list else _as_list(messages)
@@ -84,10 +84,10 @@ class PushBuilder:
             return self._results
         if log.enabled():
             self._log()
-        queen = self._queen
-        if queen._closed:
+        host = self._host
+        if host.closed:
             raise QueenConnectionError("this Queen client is closed: create a new one")
-        buffers = queen._buffers
+        buffers = host.buffers
         count, millis = self._buffer
         if buffers.put(self._queue, self._partition, self._fragments, self._txids, count, millis):
             yield from buffers.settle().__await__()
@@ -104,7 +104,7 @@ class PushBuilder:
         return results
 
     def _log(self) -> None:
-        log.info("QueueBuilder.push", {"queue": self._queue, "partition": self._partition,
+        log.info("PushBuilder.push", {"queue": self._queue, "partition": self._partition,
                                        "count": len(self._fragments)})
 
     async def _send(self) -> List[PushResult]:
@@ -114,9 +114,9 @@ class PushBuilder:
             self._log()
         fragments, txids, where = unique_items(self._fragments, self._txids)
         try:
-            results = await self._queen._send_push(
-                self._queue, self._partition, _core.join_items(fragments), txids
-            )
+            reply = await self._host.send(
+                wire.push(_core.join_items(fragments), self._queue, self._partition))
+            results = wire.parse_push(reply, txids)
         except QueenError as e:
             if self._on_error is None:
                 raise

@@ -23,17 +23,19 @@ from .push import PushBuilder
 if TYPE_CHECKING:
     import asyncio
 
-    from ..client import Queen
     from ..seam import Host
     from .consume import ConsumeBuilder
 
 SUBSCRIPTION_MODES = ("all", "new", "new-only")
 DEFAULT_PARTITION = wire.DEFAULT_PARTITION
-_GOOD_NAMES = wire.base._GOOD_NAMES  # names wire.check_name already accepted (same dict)
+_GOOD_NAMES = wire.base.CHECKED_NAMES  # names wire.check_name already accepted (same dict)
 MAX_LONG_POLL_MILLIS = 100_000
 
 
 class QueueBuilder:
+    """``queen.queue(name)``: chain options, then act (create, delete, push, pop,
+    consume, dlq, flush_buffer). Made through the client's seam (:attr:`host`)."""
+
     # Option defaults live on the class: a builder is made per push, so __init__ sets
     # only what every builder has; setters shadow these per instance.
     _namespace: Optional[str] = None
@@ -55,8 +57,8 @@ class QueueBuilder:
     _sub_from: Optional[str] = None
     _each = False
 
-    def __init__(self, queen: Queen, name: Optional[str] = None) -> None:
-        self._queen = queen
+    def __init__(self, host: Host, name: Optional[str] = None) -> None:
+        self._host = host
         if name is None or (type(name) is str and name in _GOOD_NAMES):
             self._name = name
         else:
@@ -70,15 +72,19 @@ class QueueBuilder:
     @property
     def host(self) -> Host:
         """The client seam this builder acts through (for extensions such as streams)."""
-        return self._queen._host
+        return self._host
 
     # ------------------------------------------------------------ configuration
 
     def namespace(self, name: str) -> QueueBuilder:
+        """The queue's namespace on ``create()``; without a queue name, pop/consume
+        every queue of the namespace (0.7 only)."""
         self._namespace = wire.check_name("namespace", name)
         return self
 
     def task(self, name: str) -> QueueBuilder:
+        """The queue's task on ``create()``; without a queue name, pop/consume every
+        queue of the task (0.7 only)."""
         self._task = wire.check_name("task", name)
         return self
 
@@ -97,22 +103,28 @@ class QueueBuilder:
         return self._name
 
     async def create(self) -> Dict[str, Any]:
+        """Create the queue, or update its options (idempotent). Returns the
+        server's answer (at least ``{'configured': True}``)."""
         name = self._need_name("create()")
         log.info("QueueBuilder.create", {"queue": name, "namespace": self._namespace,
                                          "task": self._task})
-        reply = await self._queen._request(
+        reply = await self._host.send(
             wire.configure(name, self._namespace, self._task, self._options)
         )
         return wire.parse_configure(reply)
 
     async def delete(self) -> Dict[str, Any]:
+        """Delete the queue with its messages; returns the server's answer (at least
+        ``{'deleted': True}``)."""
         name = self._need_name("delete()")
         log.info("QueueBuilder.delete", {"queue": name})
-        return wire.parse_delete_queue(await self._queen._request(wire.delete_queue(name)))
+        return wire.parse_delete_queue(await self._host.send(wire.delete_queue(name)))
 
     # ------------------------------------------------------------ push
 
     def partition(self, name: str) -> QueueBuilder:
+        """The partition to push to (default ``'Default'``) or to pop/consume from
+        (default: any partition)."""
         self._partition = wire.check_name("partition name", name)
         return self
 
@@ -130,45 +142,60 @@ class QueueBuilder:
         return self
 
     def push(self, messages: Any) -> PushBuilder:
+        """Push message dicts (``[{'data': ...}]``, or one dict); await the result for
+        one ``PushResult`` per message. Encoded now: bad input raises
+        ``QueenValidationError`` here. With ``buffer()`` the messages are batched."""
         name = self._name
         if name is None:
             name = self._need_name("push()")
-        return PushBuilder(self._queen, name, self._partition or DEFAULT_PARTITION,
+        return PushBuilder(self._host, name, self._partition or DEFAULT_PARTITION,
                            messages, self._buffer)
 
     async def flush_buffer(self) -> None:
         """Send this queue's buffered messages now (one partition if one was chosen)."""
-        await self._queen._buffers.flush(self._need_name("flush_buffer()"), self._partition)
+        await self._host.buffers.flush(self._need_name("flush_buffer()"), self._partition)
 
     # ------------------------------------------------------------ pop / consume options
 
     def group(self, name: str) -> QueueBuilder:
+        """Consume as this consumer group (each group gets every message); without
+        one, queue mode (each message goes to one consumer)."""
         self._group = wire.check_name("consumer group", name)
         return self
 
     def concurrency(self, count: int) -> QueueBuilder:
+        """How many workers ``consume`` runs, each with its own pop loop (default 1)."""
         self._concurrency = positive_int("concurrency", count)
         return self
 
     def batch(self, size: int) -> QueueBuilder:
+        """Messages per pop (default 1). ``consume`` hands the handler one message
+        when it is 1, else the list (see ``each()``)."""
         self._batch = positive_int("batch", size)
         return self
 
     def limit(self, count: int) -> QueueBuilder:
+        """``consume`` stops after this many messages were handled."""
         self._limit = positive_int("limit", count)
         return self
 
     def idle_millis(self, millis: int) -> QueueBuilder:
+        """``consume`` stops when no message arrived for this long."""
         self._idle_millis = positive_int("idle_millis", millis)
         return self
 
     def auto_ack(self, enabled: bool) -> QueueBuilder:
+        """``pop``: ask the server to ack on delivery (default False). ``consume``:
+        ack after the handler returned, nack when it raised (default True); with
+        False the handler (or ``on_error``) acks."""
         if not isinstance(enabled, bool):
             raise QueenValidationError(f"auto_ack takes True or False, got {enabled!r}")
         self._auto_ack = enabled
         return self
 
     def wait(self, enabled: bool) -> QueueBuilder:
+        """Long-poll: the server holds the pop until a message arrives or
+        ``timeout_millis`` passes (default: False for ``pop``, True for ``consume``)."""
         if not isinstance(enabled, bool):
             raise QueenValidationError(f"wait takes True or False, got {enabled!r}")
         self._wait = enabled
@@ -186,6 +213,8 @@ class QueueBuilder:
         return self
 
     def renew_lease(self, enabled: bool, interval_millis: Optional[int] = None) -> QueueBuilder:
+        """``consume``: extend the leases of messages whose handler is still running,
+        every ``interval_millis`` (default 30 s)."""
         if not isinstance(enabled, bool):
             raise QueenValidationError(f"renew_lease takes True or False, got {enabled!r}")
         self._renew = enabled
@@ -194,6 +223,8 @@ class QueueBuilder:
         return self
 
     def subscription_mode(self, mode: str) -> QueueBuilder:
+        """Where a new consumer group starts: ``'all'`` (every stored message),
+        ``'new'``/``'new-only'`` (only messages pushed after it subscribed)."""
         if mode not in SUBSCRIPTION_MODES:
             raise QueenValidationError(
                 f"subscription_mode must be one of {SUBSCRIPTION_MODES}, got {mode!r}"
@@ -207,6 +238,8 @@ class QueueBuilder:
         return self
 
     def each(self) -> QueueBuilder:
+        """``consume`` with ``batch(n)``: call the handler once per message (acked
+        together) instead of once per list."""
         self._each = True
         return self
 
@@ -233,11 +266,14 @@ class QueueBuilder:
         """One pop: ``batch`` (1), ``wait`` (False), server-side ``auto_ack`` (False).
         Returns ``[]`` when nothing is available."""
         spec = self._spec(self._batch or 1, bool(self._wait), bool(self._auto_ack))
-        return await self._queen._pop(spec)
+        return await self._host.pop(spec)
 
     def consume(
         self, handler: Callable[..., Any], signal: Optional[asyncio.Event] = None
     ) -> ConsumeBuilder:
+        """Run ``handler`` on messages until ``limit``, ``idle_millis``, the
+        ``signal`` (an ``asyncio.Event``) or a fatal error; await it (or make it a
+        task). Chain ``.on_success(cb)`` / ``.on_error(cb)`` before awaiting."""
         from .consume import ConsumeBuilder
 
         callable_or_fail("consume handler", handler)
@@ -254,10 +290,12 @@ class QueueBuilder:
             renew_lease=self._renew,
             renew_interval_millis=self._renew_interval,
         )
-        return ConsumeBuilder(self._queen, options, handler, signal)
+        return ConsumeBuilder(self._host, options, handler, signal)
 
     # ------------------------------------------------------------ DLQ
 
     def dlq(self, consumer_group: Optional[str] = None) -> DLQBuilder:
+        """The queue's dead-letter messages (of one group, if given): chain
+        ``limit``/``offset``/``from_``/``to``, then ``await .get()``."""
         group = wire.check_name("consumer group", consumer_group) if consumer_group else None
-        return DLQBuilder(self._queen, self._need_name("dlq()"), group, self._partition)
+        return DLQBuilder(self._host, self._need_name("dlq()"), group, self._partition)

@@ -1,4 +1,4 @@
-"""StreamBuilder: define a 0.7 windowed stream (``POST /api/v1/stream/define``).
+"""StreamBuilder: define a 0.7 windowed stream (``wire.streams07.define``).
 
     await (queen.stream('user-events', 'analytics')
         .sources(['events', 'clicks']).partitioned()
@@ -11,10 +11,11 @@ Durations are given in seconds and sent as milliseconds (the ``_ms`` fields).
 from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional
-from urllib.parse import quote
 
 from ..errors import QueenValidationError
-from ..stream.consumer import StreamHost, stream_request
+from ..seam import Host
+from ..stream.consumer import stream_request
+from ..wire import streams07
 
 
 def _millis(label: str, seconds: Any, *, allow_zero: bool) -> int:
@@ -29,11 +30,11 @@ def _millis(label: str, seconds: Any, *, allow_zero: bool) -> int:
 class StreamBuilder:
     """Collects a stream definition; ``define()`` sends it (idempotent by name)."""
 
-    def __init__(self, queen: StreamHost, name: str, namespace: str) -> None:
+    def __init__(self, host: Host, name: str, namespace: str) -> None:
         for label, value in (("stream name", name), ("stream namespace", namespace)):
             if not isinstance(value, str) or not value:
                 raise QueenValidationError(f"{label} must be a non-empty string")
-        self._queen = queen
+        self._host = host
         self._name = name
         self._namespace = namespace
         self._sources: List[str] = []
@@ -73,29 +74,17 @@ class StreamBuilder:
         return self
 
     def to_payload(self) -> Dict[str, Any]:
-        """The ``/stream/define`` body; unset durations are left to the server defaults."""
-        body: Dict[str, Any] = {
-            "name": self._name,
-            "namespace": self._namespace,
-            "source_queue_names": list(self._sources),
-            "partitioned": self._partitioned,
-            "window_type": "tumbling",
-        }
-        for key, value in (("window_duration_ms", self._duration_ms),
-                           ("window_grace_period_ms", self._grace_ms),
-                           ("window_lease_timeout_ms", self._lease_ms)):
-            if value is not None:
-                body[key] = value
-        return body
+        """The definition's request body; unset durations are left to the server defaults."""
+        return streams07.define_body(self._name, self._namespace, self._sources,
+                                     self._partitioned, self._duration_ms, self._grace_ms,
+                                     self._lease_ms)
 
     async def define(self) -> Dict[str, Any]:
         """Create or update the stream; returns ``{"success", "stream_id", "name"}``."""
-        reply = await stream_request(self._queen, "POST", "/api/v1/stream/define",
-                                     self.to_payload())
-        return dict(reply or {})
+        request = streams07.define(self._name, self._namespace, self._sources, self._partitioned,
+                                   self._duration_ms, self._grace_ms, self._lease_ms)
+        return dict(await stream_request(self._host, request) or {})
 
     async def delete(self) -> Dict[str, Any]:
         """Delete the stream with its leases and bookmarks (its queues stay)."""
-        path = f"/api/v1/resources/streams/{quote(self._name, safe='')}"
-        reply = await stream_request(self._queen, "DELETE", path)
-        return dict(reply or {})
+        return dict(await stream_request(self._host, streams07.delete(self._name)) or {})

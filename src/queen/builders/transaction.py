@@ -11,7 +11,7 @@ from .. import _core, log, wire
 from ..errors import QueenValidationError
 
 if TYPE_CHECKING:
-    from ..client import Queen
+    from ..seam import Host
 
 _Ack = Tuple[Mapping[str, Any], Any, Optional[str]]
 _Push = List[bytes]
@@ -26,10 +26,12 @@ class TransactionQueue:
         self._partition = wire.DEFAULT_PARTITION
 
     def partition(self, name: str) -> TransactionQueue:
+        """The partition to push to (default ``'Default'``)."""
         self._partition = wire.check_name("partition name", name)
         return self
 
     def push(self, messages: Any) -> TransactionBuilder:
+        """Add message dicts to push on commit; returns the transaction."""
         if isinstance(messages, Mapping):
             messages = [messages]
         if not isinstance(messages, (list, tuple)):
@@ -44,8 +46,10 @@ class TransactionQueue:
 
 
 class TransactionBuilder:
-    def __init__(self, queen: Queen) -> None:
-        self._queen = queen
+    """``queen.transaction()``: acks and pushes applied all together or not at all."""
+
+    def __init__(self, host: Host) -> None:
+        self._host = host
         self._ops: List[Union[_Ack, _Push]] = []
 
     def ack(
@@ -62,6 +66,7 @@ class TransactionBuilder:
         return self
 
     def queue(self, name: str) -> TransactionQueue:
+        """Push to this queue inside the transaction: ``.queue(q).push([...])``."""
         return TransactionQueue(self, name)
 
     async def commit(self) -> Dict[str, Any]:
@@ -70,7 +75,7 @@ class TransactionBuilder:
         the transaction back (nothing was applied)."""
         if not self._ops:
             raise QueenValidationError("nothing to commit: add .ack(...) or .queue(q).push(...)")
-        generation = await self._queen._generation()
+        generation = await self._host.generation()
         ops: List[bytes] = []
         for op in self._ops:
             if isinstance(op, tuple):
@@ -80,5 +85,5 @@ class TransactionBuilder:
             else:
                 ops.append(wire.tx_push_op(op))
         log.info("TransactionBuilder.commit", {"operations": len(ops)})
-        reply = await self._queen._request(wire.transaction(ops))
+        reply = await self._host.send(wire.transaction(ops))
         return wire.parse_transaction(reply)

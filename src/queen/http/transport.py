@@ -7,9 +7,10 @@ aiohttp's CPU per request), or over aiohttp when httptools is missing or
 TCP segment, which is what httpx does). HTTP/2 (``http2=True``) goes over httpx,
 with prior knowledge on ``http://`` URLs and ALPN on ``https://``.
 
-Retry policy per server: connection errors, 5xx and 429 are retried up to
-``retry_attempts`` times with exponential backoff and jitter, then the server is
-marked failed and the next healthy server is tried (``enable_failover``).
+Retry policy per server (``queen.retry.Retry.for_transport``): connection errors,
+5xx and 429 are retried up to ``retry_attempts`` times with exponential backoff and
+jitter, then the server is marked failed and the next healthy server is tried
+(``enable_failover``).
 A connection dropped before any response byte (typically a pooled keep-alive
 socket the server closed after ~10 s idle) is first retried at once on a fresh
 connection, even for non-idempotent requests. Read timeouts are not retried:
@@ -21,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
-import random
 from typing import Any, Dict, List, Optional, Tuple
 
 import aiohttp
@@ -31,6 +31,7 @@ from yarl import URL
 from .. import log
 from ..config import ClientConfig
 from ..errors import QueenConnectionError, QueenTimeoutError, QueenValidationError
+from ..retry import TRANSPORT_CAP, Retry
 from ._failure import CONNECT as _CONNECT
 from ._failure import CONNECT_TIMEOUT as _CONNECT_TIMEOUT
 from ._failure import DROPPED as _DROPPED
@@ -46,7 +47,7 @@ except ImportError:  # httptools missing (e.g. an exotic platform): aiohttp does
 
 # Immediate reconnects after a connection dropped before any response byte.
 FRESH_RETRIES = 2
-MAX_BACKOFF_SECONDS = 30.0
+MAX_BACKOFF_SECONDS = TRANSPORT_CAP
 USER_AGENT = "queen-mq-python"
 # HTTP/1.1 backend: "httptools" (default when installed) or "aiohttp".
 BACKEND_ENV = "QUEEN_HTTP1_BACKEND"
@@ -237,7 +238,7 @@ class Transport:
             self._backend = _AiohttpBackend(config, headers)
         self._timeout = config.timeout_millis / 1000.0
         self._only: Optional[str] = config.urls[0] if len(config.urls) == 1 else None
-        self._rng = random.Random()
+        self.retry = Retry.for_transport(config.retry_delay_millis, config.retry_attempts)
         self._closed = False
 
     async def __aenter__(self) -> Transport:
@@ -278,7 +279,7 @@ class Transport:
             servers = self.balancer.plan(affinity_key)
             if not self.config.enable_failover:
                 servers = servers[:1]
-        retries = self.config.retry_attempts
+        retry = self.retry
         tried: List[str] = []
         answer: Optional[Response] = None
         failure: Optional[_Failure] = None
@@ -292,7 +293,7 @@ class Transport:
                 if self._closed:  # closed while this request was failing over: stop here
                     raise _closed_error()
                 if log.enabled():
-                    log.info("HttpClient.request", {"method": method, "url": url})
+                    log.info("Transport.request", {"method": method, "url": url})
                 try:
                     status, data = await self._backend.send(method, server, path, body, seconds)
                 except _Failure as exc:
@@ -324,28 +325,18 @@ class Transport:
                         return Response(status, data, method, url)
                     answer = Response(status, data, method, url)
                     reason = f"HTTP {status}"
-                if attempt >= retries:
-                    break
-                delay = self._backoff(attempt)
-                if log.enabled():
-                    log.warn(
-                        "HttpClient.retry",
-                        {
-                            "method": method,
-                            "url": url,
-                            "attempt": attempt + 1,
-                            "delay_ms": round(delay * 1000),
-                            "error": reason,
-                        },
-                    )
-                await asyncio.sleep(delay)
                 attempt += 1
+                if not retry.allows(attempt):
+                    break
+                delay = retry.delay(attempt)
+                if log.enabled():  # (the caller sees the final failure as an exception)
+                    log.warn("Transport.retry", {"method": method, "url": url, "attempt": attempt,
+                                                 "delay_ms": round(delay * 1000), "error": reason})
+                await asyncio.sleep(delay)
             self.balancer.mark_failed(server)
             if log.enabled():
-                log.warn(
-                    "HttpClient.failover",
-                    {"method": method, "url": url, "servers_left": len(servers) - len(tried)},
-                )
+                log.warn("Transport.failover",
+                         {"method": method, "url": url, "servers_left": len(servers) - len(tried)})
 
         if answer is not None:  # some server answered (5xx/429): the caller reports it
             return answer
@@ -363,17 +354,11 @@ class Transport:
             f"{failure.describe()}): check that the server is running and the URL is right"
         ) from failure.cause
 
-    def _backoff(self, attempt: int) -> float:
-        base = self.config.retry_delay_millis / 1000.0 * (2**attempt)
-        return float(min(MAX_BACKOFF_SECONDS, base * self._rng.uniform(1.0, 1.25)))
-
     @staticmethod
     def _log_failure(method: str, url: str, failure: _Failure) -> None:
         if log.enabled():
-            log.error(
-                "HttpClient.request",
-                {"method": method, "url": url, "error": failure.kind, "detail": failure.describe()},
-            )
+            log.error("Transport.request", {"method": method, "url": url, "error": failure.kind,
+                                            "detail": failure.describe()})
 
 
 __all__ = ["Response", "Transport"]

@@ -1,9 +1,9 @@
 """StreamConsumer: long-poll windows of a 0.7 windowed stream, run a callback, ack.
 
-The loop: ``POST /api/v1/stream/poll`` (long poll) -> callback(Window) while the
-window lease is renewed in the background -> ``/stream/ack`` with ``success``
-true (bookmark moves on) or false when the callback raised (the same window is
-delivered again). It stops when ``signal`` (an ``asyncio.Event``) is set.
+The loop: poll (long poll) -> callback(Window) while the window lease is renewed
+in the background -> ack with ``success`` true (bookmark moves on) or false when
+the callback raised (the same window is delivered again). It stops when
+``signal`` (an ``asyncio.Event``) is set. The protocol is ``wire.streams07``.
 """
 
 from __future__ import annotations
@@ -11,82 +11,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import logging
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Dict, Optional, Protocol, Union
-from urllib.parse import quote
+from typing import Any, Awaitable, Callable, Dict, Optional, Union
 
-import orjson
-
-from .. import log, wire
+from .. import log
 from ..errors import (
     QueenConnectionError,
+    QueenError,
     QueenHTTPError,
-    QueenServerFeatureError,
     QueenTimeoutError,
     QueenValidationError,
 )
+from ..retry import Retry
+from ..seam import Host
+from ..wire import Request, streams07
 from .window import Window
 
 WindowCallback = Callable[[Window], Union[Awaitable[Any], Any]]
 ErrorCallback = Callable[[Window, Exception], Union[Awaitable[Any], Any]]
 
-_std_log = logging.getLogger("queen.stream")
-
-
-class StreamHost(Protocol):
-    """What the stream code needs from ``Queen`` (kept narrow to avoid an import cycle)."""
-
-    _transport: Any
-
-    async def _generation(self) -> str: ...
-
-
-# ---------------------------------------------------------------------------
-# Wire helpers for /api/v1/stream/* (wire.py has no stream section yet; these
-# can move there unchanged).
-
-STREAM_FEATURE = "Windowed streams (/api/v1/stream/*)"
-STREAMS_REMOVED = (
-    "the old windowed streams were removed in Queen 0.15 (their routes answer 404); "
-    "use a Queen 0.7.x server, or the new streaming API under /streams/v1/"
-)
 DEFAULT_RENEW_MILLIS = 20000
-# A retried poll could lease a second window, a retried ack/renew fails on the
-# lease the first attempt already used up: let the consumer loop handle these.
-_NON_IDEMPOTENT = frozenset({"poll", "ack", "renew-lease"})
+STREAM_FEATURE = streams07.STREAM_FEATURE
+STREAMS_REMOVED = streams07.STREAMS_REMOVED
 
 
-def _removed() -> QueenServerFeatureError:
-    # Only 0.15.x lacks these routes among the versions we know.
-    return QueenServerFeatureError(STREAM_FEATURE, "0.15.x", STREAMS_REMOVED)
-
-
-async def stream_request(
-    queen: StreamHost,
-    method: str,
-    path: str,
-    payload: Optional[Dict[str, Any]] = None,
-    *,
-    timeout: Optional[float] = None,
-    affinity_key: Optional[str] = None,
-    idempotent: bool = True,
-) -> Any:
-    """Send one stream request; return the parsed JSON reply (None for an empty body).
+async def stream_request(host: Host, request: Request) -> Any:
+    """Send one stream request; return the decoded reply (None for an empty body).
 
     Raises QueenServerFeatureError on a 0.15 server (detected up front, or by
     the 404 page its router answers), QueenHTTPError for any ``error`` reply.
     """
-    if await queen._generation() == "0.15":
-        raise _removed()
-    body = orjson.dumps(payload) if payload is not None else None
-    response = await queen._transport.request(
-        method, path, body=body, timeout=timeout, affinity_key=affinity_key,
-        idempotent=idempotent,
-    )
-    if response.status == 404 and (not response.body or response.body.lstrip()[:1] == b"<"):
-        raise _removed()
-    return wire.check(response)
+    streams07.check_generation(host.known_generation or await host.generation())
+    return streams07.parse(await host.send(request))
 
 
 def timestamp_text(value: Union[datetime, str]) -> str:
@@ -113,7 +69,7 @@ class StreamConsumer:
 
     def __init__(
         self,
-        queen: StreamHost,
+        host: Host,
         stream_name: str,
         consumer_group: str,
         *,
@@ -132,7 +88,7 @@ class StreamConsumer:
                               ("max_backoff_millis", max_backoff_millis)):
             if isinstance(number, bool) or not isinstance(number, int) or number <= 0:
                 raise QueenValidationError(f"{label} must be a positive integer (milliseconds)")
-        self._queen = queen
+        self._host = host
         self.stream_name = stream_name
         self.consumer_group = consumer_group
         self.poll_timeout_millis = poll_timeout_millis
@@ -142,48 +98,38 @@ class StreamConsumer:
         self.renew_interval_millis: int = renew_interval_millis or DEFAULT_RENEW_MILLIS
         self.extend_millis = extend_millis
         self.max_backoff_millis = max_backoff_millis
-        self._affinity = f"stream:{stream_name}:{consumer_group}"
 
-    async def _call(self, op: str, payload: Dict[str, Any], timeout: Optional[float] = None) -> Any:
-        return await stream_request(self._queen, "POST", f"/api/v1/stream/{op}", payload,
-                                    timeout=timeout, affinity_key=self._affinity,
-                                    idempotent=op not in _NON_IDEMPOTENT)
+    async def _call(self, request: Request) -> Dict[str, Any]:
+        return dict(await stream_request(self._host, request) or {})
 
     async def poll(self, timeout_millis: Optional[int] = None) -> Optional[Window]:
         """Long-poll one ready window (leased to this group), or None on timeout."""
         wait = self.poll_timeout_millis if timeout_millis is None else timeout_millis
         if isinstance(wait, bool) or not isinstance(wait, int) or wait < 0:
             raise QueenValidationError("timeout_millis must be an int >= 0")
-        reply = await self._call(
-            "poll",
-            {"streamName": self.stream_name, "consumerGroup": self.consumer_group,
-             "timeout": wait},
-            timeout=(wait + 5000) / 1000,  # the HTTP deadline outlives the long poll
-        )
-        if not isinstance(reply, dict) or not isinstance(reply.get("window"), dict):
+        reply = await stream_request(self._host,
+                                     streams07.poll(self.stream_name, self.consumer_group, wait))
+        fields = streams07.poll_window(reply)
+        if fields is None:
             return None
-        return Window.from_wire(reply["window"], stream_name=self.stream_name,
-                                consumer_group=self.consumer_group)
+        return Window(**fields, stream_name=self.stream_name, consumer_group=self.consumer_group)
 
     async def ack(self, window: Window, success: bool = True) -> Dict[str, Any]:
         """Ack (``success=True``: move on) or nack (the window comes back) a window."""
-        reply = await self._call("ack", {"windowId": window.id, "leaseId": window.lease_id,
-                                         "success": bool(success)})
-        return dict(reply or {})
+        return await self._call(streams07.ack(self.stream_name, self.consumer_group, window.id,
+                                              window.lease_id, success))
 
     async def renew(self, window: Window, extend_millis: Optional[int] = None) -> Dict[str, Any]:
         """Extend the window lease to now + ``extend_millis``."""
         extend = self.extend_millis if extend_millis is None else extend_millis
-        reply = await self._call("renew-lease", {"leaseId": window.lease_id, "extend_ms": extend})
-        return dict(reply or {})
+        return await self._call(streams07.renew(self.stream_name, self.consumer_group,
+                                                window.lease_id, extend))
 
     async def seek(self, timestamp: Union[datetime, str]) -> Dict[str, Any]:
         """Move this group's bookmark to ``timestamp`` (0.7.5 honours it for
         non-partitioned streams only)."""
-        reply = await self._call("seek", {"streamName": self.stream_name,
-                                          "consumerGroup": self.consumer_group,
-                                          "timestamp": timestamp_text(timestamp)})
-        return dict(reply or {})
+        return await self._call(streams07.seek(self.stream_name, self.consumer_group,
+                                               timestamp_text(timestamp)))
 
     async def process(
         self,
@@ -204,17 +150,15 @@ class StreamConsumer:
             raise QueenValidationError("limit must be a positive int (or None)")
         if on_error is not None and not callable(on_error):
             raise QueenValidationError("on_error must be callable(window, exc)")
-        handled, backoff = 0, 0.1
+        handled, idle = 0, 0
+        retry = Retry.for_stream_poll(self.max_backoff_millis)
         loop = asyncio.get_running_loop()
         while not (signal is not None and signal.is_set()) and (limit is None or handled < limit):
             started = loop.time()
             try:
                 window = await self._poll_or_stop(signal)
-            except (QueenConnectionError, QueenTimeoutError) as exc:
-                log.warn("StreamConsumer.poll", {"stream": self.stream_name, "error": str(exc)})
-                window = None
-            except QueenHTTPError as exc:
-                if exc.status is None or exc.status < 500:
+            except QueenError as exc:  # network trouble and 5xx: wait and poll again
+                if not retry.retriable(exc):
                     raise
                 log.warn("StreamConsumer.poll", {"stream": self.stream_name, "error": str(exc)})
                 window = None
@@ -222,22 +166,22 @@ class StreamConsumer:
                 # A server that answered before the long-poll deadline is not waiting
                 # for us: back off (doubling) so the loop does not spin.
                 if loop.time() - started < self.poll_timeout_millis / 2000:
-                    await _sleep_or_stop(backoff, signal)
-                    backoff = min(backoff * 2, self.max_backoff_millis / 1000)
+                    idle += 1
+                    await _sleep_or_stop(retry.delay(idle), signal)
                 continue
-            backoff = 0.1
+            idle = 0
             await self._handle(callback, window, on_error)
             handled += 1
         return handled
 
     async def _fit_renewals(self) -> None:
-        path = f"/api/v1/resources/streams/{quote(self.stream_name, safe='')}"
         try:
-            info = await stream_request(self._queen, "GET", path, affinity_key=self._affinity)
+            info = await stream_request(self._host, streams07.describe(self.stream_name,
+                                                                       self.consumer_group))
+            lease = streams07.lease_millis(info)
         except (QueenHTTPError, QueenConnectionError, QueenTimeoutError):
             return  # the poll that follows reports real problems
-        lease = info.get("windowLeaseTimeoutMs") if isinstance(info, dict) else None
-        if isinstance(lease, int) and not isinstance(lease, bool) and lease > 0:
+        if lease is not None:
             self.renew_interval_millis = max(10, min(DEFAULT_RENEW_MILLIS, lease // 2))
         self._renew_auto = False
 
@@ -277,18 +221,19 @@ class StreamConsumer:
 
     async def _report(self, window: Window, error: Exception,
                       on_error: Optional[ErrorCallback]) -> None:
-        log.error("StreamConsumer.process", {"stream": self.stream_name, "window": window.id,
-                                             "error": repr(error), "status": "nacked"})
+        # an error when nobody else will see it; a warning when on_error does
+        report = log.error if on_error is None else log.warn
+        report("StreamConsumer.process", {"stream": self.stream_name, "window": window.id,
+                                          "error": repr(error), "status": "nacked"}, error)
         if on_error is None:
-            _std_log.warning("stream %s window %s failed and was nacked: %r",
-                             self.stream_name, window.id, error)
             return
         try:
             result = on_error(window, error)
             if inspect.isawaitable(result):
                 await result
         except Exception as exc:  # a failing error handler must not stop the loop
-            _std_log.warning("stream %s on_error failed: %r", self.stream_name, exc)
+            log.error("StreamConsumer.on_error", {"stream": self.stream_name,
+                                                  "window": window.id, "error": repr(exc)}, exc)
 
     async def _settle(self, window: Window, success: bool) -> None:
         try:

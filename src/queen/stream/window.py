@@ -11,6 +11,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from .. import _core
 from ..errors import QueenValidationError
+from ..wire import streams07
 
 WindowMessage = Dict[str, Any]
 """One message of a window as the server sends it: ``{"id", "data", "created_at"}``."""
@@ -60,22 +61,9 @@ class Window:
         stream_name: Optional[str] = None,
         consumer_group: Optional[str] = None,
     ) -> Window:
-        """Build a Window from the ``window`` object of a ``/stream/poll`` reply."""
-        messages = window.get("messages") or []
-        if not isinstance(messages, list):
-            raise QueenValidationError(
-                f"stream window 'messages' must be a list, got {type(messages).__name__}"
-            )
-        return cls(
-            id=str(window.get("id", "")),
-            key=str(window.get("key", "")),
-            start=str(window.get("start", "")),
-            end=str(window.get("end", "")),
-            lease_id=str(window.get("leaseId", "")),
-            messages=messages,
-            stream_name=stream_name,
-            consumer_group=consumer_group,
-        )
+        """Build a Window from the ``window`` object of a poll reply."""
+        return cls(**streams07.window_fields(dict(window)), stream_name=stream_name,
+                   consumer_group=consumer_group)
 
     def size(self) -> int:
         """Number of messages in the current view."""

@@ -43,13 +43,13 @@ class Request(NamedTuple):  # a NamedTuple: built once or twice per message, che
 _BAD_NAME = re.compile(r"[/?#%\s\x00-\x1f\x7f]")
 
 
-_GOOD_NAMES: Dict[str, None] = {}  # names already checked; cleared, never rebound (aliased)
-_GOOD_NAMES_SIZE = 4096
+CHECKED_NAMES: Dict[str, None] = {}  # names already checked; cleared, never rebound (aliased)
+CHECKED_NAMES_SIZE = 4096
 
 
 def check_name(kind: str, value: Any) -> str:
     """Names go into URL paths, which real servers do not URL-decode: keep them plain."""
-    if type(value) is str and value in _GOOD_NAMES:
+    if type(value) is str and value in CHECKED_NAMES:
         return value
     if not isinstance(value, str) or not value:
         raise QueenValidationError(f"{kind} must be a non-empty str, got {value!r}")
@@ -61,9 +61,9 @@ def check_name(kind: str, value: Any) -> str:
             "use letters, digits and . _ - : only"
         )
     if type(value) is str:
-        if len(_GOOD_NAMES) >= _GOOD_NAMES_SIZE:
-            _GOOD_NAMES.clear()
-        _GOOD_NAMES[value] = None
+        if len(CHECKED_NAMES) >= CHECKED_NAMES_SIZE:
+            CHECKED_NAMES.clear()
+        CHECKED_NAMES[value] = None
     return value
 
 
@@ -91,7 +91,7 @@ def _missing_route(reply: Reply) -> bool:
     return reply.status == 404 and reply.body.lstrip()[:1] not in (b"{", b"[")
 
 
-def _decode(reply: Reply) -> Any:
+def _decode(reply: Reply, retriable: Optional[bool] = None) -> Any:
     if not reply.body:
         return None
     try:
@@ -101,26 +101,31 @@ def _decode(reply: Reply) -> Any:
         raise QueenHTTPError(
             f"the server answered with non-JSON text: {text!r}",
             status=reply.status, body=reply.body, method=reply.method, url=reply.url,
+            retriable=retriable,
         ) from None
 
 
-def _http_error(reply: Reply, text: str, body: Any) -> QueenHTTPError:
-    return QueenHTTPError(text, status=reply.status, body=body, method=reply.method, url=reply.url)
+def _http_error(reply: Reply, text: str, body: Any,
+                retriable: Optional[bool] = None) -> QueenHTTPError:
+    return QueenHTTPError(text, status=reply.status, body=body, method=reply.method,
+                          url=reply.url, retriable=retriable)
 
 
-def check(reply: Reply, feature: Optional[str] = None, generation: Optional[str] = None) -> Any:
-    """Decode a reply; raise for a missing route, an ``error`` field or an error status."""
+def check(reply: Reply, feature: Optional[str] = None, generation: Optional[str] = None,
+          *, retriable: Optional[bool] = None) -> Any:
+    """Decode a reply; raise for a missing route, an ``error`` field or an error status.
+    ``retriable`` overrides what the status says about the error raised."""
     if _missing_route(reply):
         if feature:
             raise QueenServerFeatureError(feature, generation, "the server has no such route (404)")
-        raise _http_error(reply, "no such route on this server (404)", reply.body)
-    data = _decode(reply)
+        raise _http_error(reply, "no such route on this server (404)", reply.body, retriable)
+    data = _decode(reply, retriable)
     if isinstance(data, dict) and data.get("error"):
-        raise _http_error(reply, str(data["error"]), data)
+        raise _http_error(reply, str(data["error"]), data, retriable)
     if isinstance(data, dict) and data.get("success") is False:
-        raise _http_error(reply, "the server reported success: false", data)
+        raise _http_error(reply, "the server reported success: false", data, retriable)
     if reply.status >= 400:
-        raise _http_error(reply, f"HTTP {reply.status}", data)
+        raise _http_error(reply, f"HTTP {reply.status}", data, retriable)
     return data
 
 

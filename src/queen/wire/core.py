@@ -22,8 +22,6 @@ from ..errors import QueenServerFeatureError, QueenValidationError
 from ..types import AckResult, Message, PopSpec, PushResult, RenewResult
 from .base import (
     API,
-    GEN_015,
-    GEN_07,
     QUEUE_MODE,
     Reply,
     Request,
@@ -35,6 +33,7 @@ from .base import (
     check,
     check_name,
 )
+from .rules import RULES
 
 # ---------------------------------------------------------------- queues
 
@@ -198,8 +197,8 @@ def _build_pop(spec: PopSpec, generation: str) -> Request:
         params.append(("autoAck", True))
     if spec.subscription_mode is not None:
         mode = spec.subscription_mode
-        if mode == "new-only" and generation == GEN_015:
-            mode = "new"  # 0.15 dropped the old spelling and would treat it as 'all'
+        if mode == "new-only":
+            mode = RULES[generation].new_only_spelling
         params.append(("subscriptionMode", mode))
     if spec.subscription_from is not None:
         params.append(("subscriptionFrom", spec.subscription_from))
@@ -207,9 +206,9 @@ def _build_pop(spec: PopSpec, generation: str) -> Request:
     if spec.queue is None:
         if spec.namespace is None and spec.task is None:
             raise QueenValidationError("pop needs a queue name, or a namespace and/or task")
-        if generation == GEN_015:
+        if not RULES[generation].namespace_pop:
             raise QueenServerFeatureError(
-                "namespace/task pop", GEN_015,
+                "namespace/task pop", generation,
                 "the route GET /api/v1/pop was removed; pop each queue by name instead",
             )
         params += [("namespace", spec.namespace), ("task", spec.task)]
@@ -287,8 +286,8 @@ def ack_status(status: Any, generation: str) -> str:
         )
     if status == "success":
         return "completed"
-    if status in ("dlq", "retry") and generation == GEN_07:
-        raise QueenServerFeatureError(f"ack status {status!r}", GEN_07, "use 'failed' instead")
+    if status not in RULES[generation].ack_statuses:
+        raise QueenServerFeatureError(f"ack status {status!r}", generation, "use 'failed' instead")
     return status
 
 
@@ -502,7 +501,7 @@ def dlq(
     params: List[Tuple[str, Any]] = [("queue", check_name("queue name", queue))]
     if group is not None:
         params.append(("consumerGroup", group))
-    if generation == GEN_015:
+    if not RULES[generation].dlq_server_filters:
         # 0.15 ignores partition/from/to, applies no limit and answers any offset > 0
         # with null: fetch everything once, page and filter client-side.
         return Request("GET", f"{API}/dlq" + _query(params))
@@ -550,7 +549,7 @@ def parse_dlq(
     if not isinstance(data, dict) or not isinstance(data.get("messages") or [], list):
         raise _http_error(reply, "unexpected DLQ reply", data)
     messages = [_dlq_entry(m) for m in (data.get("messages") or []) if isinstance(m, dict)]
-    if generation != GEN_015 and "total" in data:
+    if RULES[generation].dlq_server_filters and "total" in data:
         return {"messages": messages, "total": data["total"],
                 "limit": data.get("limit", limit), "offset": data.get("offset", offset)}
     lo, hi = parse_time(from_), parse_time(to)
