@@ -29,7 +29,7 @@ from typing import (
     Tuple,
 )
 
-from . import _core, log, wire
+from . import _core, log, wire, writes
 from .errors import BufferFlushError, FailedBatch, QueenHTTPError, QueenValidationError
 from .retry import BUFFER_RETRIES, Retry
 from .types import PushResult
@@ -132,7 +132,8 @@ def host_sender(host: Host) -> Sender:
     was not stored comes back."""
 
     async def send(queue: str, partition: str, body: bytes, txids: List[str]) -> Dict[int, str]:
-        reply = await host.send(wire.push(body, queue, partition))
+        async with writes.one_writer(host, ((queue, partition),)):  # 0.7: queen.writes
+            reply = await host.send(wire.push(body, queue, partition))
         return wire.parse_push_failures(reply, len(txids))
 
     return send

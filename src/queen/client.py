@@ -11,8 +11,10 @@ set with ``server_version``); where they differ, the client evens things out:
   client filters, counts and pages it;
 * 0.15 loses a failed ack followed by completed acks of its partition in one batch:
   failures travel in their own request; an empty ack batch is never sent;
-* namespace/task pops and the ``dlq``/``retry`` ack statuses raise
-  ``QueenServerFeatureError`` where the server lacks them (0.15 / 0.7).
+* 0.15 has no namespace/task pop: the client lists the matching queues and pops
+  them in turn (``queen.fanin``); 0.7 ignores ``partitions=N``: the client pops
+  partition after partition; the ``dlq``/``retry`` ack statuses raise
+  ``QueenServerFeatureError`` on 0.7.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import (
 
 from . import log, ops, wire
 from .buffer import BufferManager
-from .builders._util import timestamp_text
+from .builders._util import checked_timestamp
 from .builders.queue import QueueBuilder
 from .builders.transaction import TransactionBuilder
 from .config import ClientConfig, ConfigInput, parse_config
@@ -55,7 +57,9 @@ class _ClientHost:
     the transport, the buffers, the generation, and the message operations of
     ``queen.ops`` bound as methods (no wrapper coroutine on the hot paths)."""
 
-    __slots__ = ("closed", "known_generation", "buffers", "_transport", "_gen_lock")
+    # __weakref__: queen.writes and queen.fanin keep per-client state keyed by the host
+    __slots__ = ("closed", "known_generation", "buffers", "_transport", "_gen_lock",
+                 "__weakref__")
 
     pop = ops.pop
     ack = ops.ack
@@ -244,6 +248,6 @@ class Queen:
         self, group: str, timestamp: Union[str, datetime]
     ) -> Dict[str, Any]:
         """Move the group's subscription time (affects partitions it has not read yet)."""
-        text = timestamp_text(timestamp, "timestamp")
+        text = checked_timestamp(timestamp, "timestamp")
         reply = await self._host.send(wire.update_subscription(group, text))
         return wire.parse_group_admin(reply)

@@ -177,8 +177,9 @@ def _parse_urls(value: Any) -> Tuple[str, ...]:
             f"'urls' must be a URL string or a list of them, got {type(value).__name__}"
         )
     if not items:
-        raise QueenValidationError(
-            "the URL list is empty: give at least one server, e.g. 'http://localhost:6632'"
+        raise QueenValidationError(  # upstream's text first: code matches on it
+            "URLs must be a non-empty list: give at least one server, e.g. "
+            "'http://localhost:6632'"
         )
     out: List[str] = []
     for item in items:
@@ -202,7 +203,7 @@ def _normalise_url(item: Any) -> str:
         raise QueenValidationError(f"server URL {item!r} is not valid ({exc})") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise QueenValidationError(
-            f"server URL {item!r} must start with http:// or https:// and name a host, "
+            f"Invalid URL: {item!r} must start with http:// or https:// and name a host, "
             "e.g. 'http://localhost:6632'"
         )
     if parts.query or parts.fragment:

@@ -6,6 +6,12 @@ watching the user's signal and one renewing the leases of running handlers. The
 per-message path creates no tasks and no objects beyond what pop returns.
 Stopping cancels only workers that are waiting for messages; workers inside a
 handler finish it (and ack) and then leave.
+
+Upstream's semantics (queen-mq 0.7.4 / 2.6.0), kept so code written for it runs
+unchanged: ``limit`` counts per worker and is checked before each pop, so a popped
+batch is never cut (``batch(100).limit(1)`` handles one whole batch and
+``concurrency(2).batch(1).limit(5)`` up to ten messages); setting ``on_success`` or
+``on_error`` turns auto-ack off for the whole consume (the callbacks ack).
 """
 
 from __future__ import annotations
@@ -70,7 +76,7 @@ class Consumer:
         if options.concurrency < 1 or options.batch < 1:
             raise QueenValidationError("consume concurrency and batch must be at least 1")
         if options.limit is not None and options.limit < 1:
-            raise QueenValidationError("consume limit must be at least 1 (or None for no limit)")
+            raise QueenValidationError("consume limit must be at least 1 (or None/0 for no limit)")
         if options.idle_millis is not None and options.idle_millis < 1:
             raise QueenValidationError("consume idle_millis must be at least 1 (or None)")
         self._host = host
@@ -82,7 +88,8 @@ class Consumer:
         self._concurrency = options.concurrency
         self._batch = options.batch
         self._single = options.each or options.batch == 1
-        self._auto_ack = options.auto_ack
+        # Upstream: a callback turns auto-ack off for the whole consume (it acks itself).
+        self._auto_ack = options.auto_ack and on_success is None and on_error is None
         self._limit = options.limit
         self._idle = options.idle_millis / 1000.0 if options.idle_millis is not None else None
         self._renew = options.renew_lease
@@ -91,7 +98,7 @@ class Consumer:
         if base.batch != options.batch:
             base = replace(base, batch=options.batch)
         self._wait = base.wait
-        self._specs: Dict[int, PopSpec] = {options.batch: base}
+        self._spec_full = base
         self._where = base.queue or f"{base.namespace or ''}/{base.task or ''}"
 
         self._stopping = False
@@ -99,9 +106,7 @@ class Consumer:
         self._error: Optional[BaseException] = None
         self._tasks: List[asyncio.Task[None]] = []
         self._polling: List[bool] = [False] * options.concurrency
-        self._taken = 0           # messages reserved or handed out (limit bookkeeping)
         self._done = 0            # messages handed to the handler and finished
-        self._room = asyncio.Event()
         self._busy = 0            # dispatches in progress (idle clock is paused meanwhile)
         self._last = monotonic()  # last activity, for idle_millis
         self._leased: Dict[int, List[Message]] = {}
@@ -145,6 +150,8 @@ class Consumer:
                 task.cancel()
             if left or helpers:
                 await asyncio.gather(*left, *helpers, return_exceptions=True)
+        if not self._reason:
+            self._reason = "limit"  # every worker reached its own limit
         log.info("Consumer.run", {
             "status": "completed", "reason": self._reason, "processed": self._done,
         })
@@ -157,7 +164,6 @@ class Consumer:
             return
         self._stopping = True
         self._reason = reason
-        self._room.set()
         # Cancel only waiting pops (cheaper than racing every pop against a stop
         # future). A reply landing in the same loop turn is dropped; its lease runs out
         # and the message comes back.
@@ -201,30 +207,16 @@ class Consumer:
         empties = 0
         polling = self._polling
         limit = self._limit
+        handled = 0  # this worker's count: upstream's limit is per worker
         pop = self._host.pop
-        want = self._batch
         try:
-            while not self._stopping:
+            while not self._stopping and (limit is None or handled < limit):
                 polling[index] = True
                 try:
-                    if limit is not None:
-                        want = await self._reserve()
-                        if want == 0:
-                            return
-                    try:
-                        spec = self._spec(want)
-                        if spec is None:
-                            messages: List[Message] = []
-                        else:
-                            messages = await pop(spec)
-                    except BaseException:
-                        if limit is not None:
-                            self._release(want)
-                        raise
-                    if limit is not None and len(messages) < want:
-                        self._release(want - len(messages))
+                    spec = self._spec()
                     if spec is None:
                         return
+                    messages: List[Message] = await pop(spec)
                     if not messages:
                         if not self._wait:
                             empties += 1
@@ -257,32 +249,13 @@ class Consumer:
                     polling[index] = False
                 failures = empties = 0
                 await self._dispatch(index, messages)
+                handled += len(messages)  # a whole batch counts, even past the limit
         except Exception as exc:  # a bug or a failing callback machinery: stop everyone
             self._fail(exc)
 
-    async def _reserve(self) -> int:
-        """How many messages this worker may fetch under ``limit`` (0 = stop)."""
-        limit = self._limit
-        assert limit is not None
-        while not self._stopping:
-            free = limit - self._taken
-            if free > 0:
-                n = min(self._batch, free)
-                self._taken += n
-                return n
-            self._room.clear()
-            await self._room.wait()
-        return 0
-
-    def _release(self, n: int) -> None:
-        self._taken -= n
-        self._room.set()
-
-    def _spec(self, want: int) -> Optional[PopSpec]:
+    def _spec(self) -> Optional[PopSpec]:
         """The pop to send, or None when idle_millis has run out."""
-        spec = self._specs.get(want)
-        if spec is None:
-            spec = self._specs[want] = replace(self._specs[self._batch], batch=want)
+        spec = self._spec_full
         idle = self._idle
         if idle is None:
             return spec
@@ -322,8 +295,6 @@ class Consumer:
             self._busy -= 1
             self._last = monotonic()
             self._done += len(messages)
-            if self._limit is not None and self._done >= self._limit:
-                self.stop("limit")
 
     async def _call(self, message: Any) -> Any:
         if self._handler_is_coro:
@@ -342,7 +313,7 @@ class Consumer:
         if self._auto_ack and not await self._ack(message, True):
             return
         if self._on_success is not None:
-            await self._callback(self._on_success, message, result)
+            await self._succeeded(message, result)
 
     async def _run_batch(self, messages: List[Message]) -> None:
         try:
@@ -353,7 +324,7 @@ class Consumer:
         if self._auto_ack and not await self._ack(messages, True):
             return
         if self._on_success is not None:
-            await self._callback(self._on_success, messages, result)
+            await self._succeeded(messages, result)
 
     async def _run_each(self, messages: List[Message]) -> None:
         # Successes are acked together (one request); before a nack the successes so
@@ -380,7 +351,18 @@ class Consumer:
                 return
         if self._on_success is not None:
             for message, result in zip(done, results):
-                await self._callback(self._on_success, message, result)
+                await self._succeeded(message, result)
+
+    async def _succeeded(self, target: Any, result: Any) -> None:
+        """``on_success``; if it raises, the failure is handled like the handler's
+        (``on_error`` hears it, as upstream)."""
+        assert self._on_success is not None
+        try:
+            value = self._on_success(target, result)
+            if inspect.isawaitable(value):
+                await value
+        except Exception as exc:
+            await self._handler_failed(target, exc)
 
     async def _handler_failed(self, target: Any, exc: Exception) -> None:
         text = _error_text(exc)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from operator import itemgetter
 from typing import Any, Dict, List, Optional, Sequence, Union
 
-from . import log, wire
+from . import fanin, log, wire, writes
 from .errors import QueenValidationError
 from .seam import Host
 from .types import AckResult, Message, PopSpec, RenewResult
@@ -37,8 +37,38 @@ async def trace(host: Host, message: Mapping[str, Any], event: Mapping[str, Any]
 
 
 async def pop(host: Host, spec: PopSpec) -> List[Message]:
-    """One pop; with ``spec.auto_ack`` the messages come back without a lease."""
+    """One pop; with ``spec.auto_ack`` the messages come back without a lease.
+
+    Where the server cannot do it in one request the client does it in several
+    (``queen.fanin``): namespace/task pops on 0.15, ``partitions(n)`` on 0.7."""
     generation = host.known_generation or await host.generation()  # known after the first
+    if spec.queue is None and generation == wire.GEN_015:
+        return await fanin.fan_in(host, spec, pop_one)
+    if spec.partitions > 1 and spec.partition is None and generation == wire.GEN_07:
+        return await fanin.pop_partitions(host, spec, pop_one)
+    return await pop_one(host, spec)
+
+
+async def pop_one(host: Host, spec: PopSpec) -> List[Message]:
+    """One pop request (one queue; on 0.15 possibly several partitions). 0.15.1 shows
+    a pushed partition to the queue route only after the push answered: an empty
+    ``wait=False`` pop soon after this client's push to the queue is asked again
+    (``queen.writes``)."""
+    messages = await _pop_request(host, spec)
+    if messages or spec.wait or spec.partition is not None or spec.queue is None:
+        return messages
+    pushed = writes.pushed_at(host, spec.queue)
+    pause = 0.005
+    while not messages and pushed is not None:
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.05)
+        messages = await _pop_request(host, spec)
+        pushed = writes.pushed_at(host, spec.queue)
+    return messages
+
+
+async def _pop_request(host: Host, spec: PopSpec) -> List[Message]:
+    generation = host.known_generation or await host.generation()
     reply = await host.send(wire.pop(spec, generation))
     messages = wire.parse_pop(reply, generation, host.trace)
     if spec.auto_ack and messages:
@@ -63,6 +93,9 @@ async def ack(
     generation = host.known_generation or await host.generation()
     error = context.get("error") if context is not None else None
     items, groups = wire.ack_items(messages, status, error, generation)
+    if context is not None and isinstance(context.get("group"), str):
+        # upstream's ack(msg, status, {"group": g}) for messages that carry none
+        groups = [g if g is not None else context["group"] for g in groups]
     if single:
         reply = await host.send(wire.ack_single(items[0], groups[0]))
         results = wire.parse_ack(reply, items, batch=False)
@@ -106,8 +139,9 @@ async def renew(
     for t in targets:
         lease = t if isinstance(t, str) else (t.get("leaseId") if isinstance(t, Mapping) else None)
         if not isinstance(lease, str) or not lease:
-            raise QueenValidationError(
-                "renew takes messages with a leaseId (not auto-acked ones) or lease ids"
+            raise QueenValidationError(  # upstream's text first: code matches on it
+                "No valid lease IDs found for renewal: renew takes messages with a "
+                "leaseId (not auto-acked ones) or lease ids"
             )
         if lease not in lease_ids:
             lease_ids.append(lease)

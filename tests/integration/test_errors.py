@@ -25,7 +25,7 @@ async def handler(message: Any) -> None:
     lambda q: q.queue("x").consume("not callable"),
     lambda q: q.queue("x").concurrency(0).consume(handler),
     lambda q: q.queue("x").batch(0),
-    lambda q: q.queue("x").limit(0),
+    lambda q: q.queue("x").limit(-1),
     lambda q: q.queue("x").idle_millis(-1),
     lambda q: q.queue("x").renew_lease(True, 0),
     lambda q: q.queue("x").renew_lease("yes"),
@@ -60,10 +60,13 @@ async def test_consume_defaults(queen: Queen) -> None:
 
 
 async def test_http_error_carries_details(queen: Queen, unique_name: Any) -> None:
-    with pytest.raises(QueenHTTPError) as info:
-        await queen.update_consumer_group_timestamp(unique_name("g"), "definitely-not-a-date")
+    ghost = {"transactionId": "01900000-0000-7000-8000-000000000000",
+             "partitionId": "11111111-2222-4333-8444-555555555555"}
+    with pytest.raises(QueenHTTPError) as info:  # both generations roll it back
+        await (queen.transaction().ack(ghost).queue(unique_name("q"))
+               .push([{"data": 1}]).commit())
     err = info.value
-    assert err.method == "POST" and err.url and "/subscription" in err.url
+    assert err.method == "POST" and err.url and "/transaction" in err.url
     assert err.status is not None and err.message
     assert isinstance(err, QueenError)
 

@@ -101,7 +101,7 @@ async def test_auto_ack_long_poll(queen: Queen, make_queue: Any) -> None:
 @pytest.mark.parametrize("setter,value", [
     ("batch", 0), ("batch", -5), ("batch", "10"), ("wait", "yes"), ("timeout_millis", 0),
     ("timeout_millis", 120_000),
-    ("subscription_mode", "sometimes"), ("subscription_from", ""), ("auto_ack", 1),
+    ("subscription_mode", ""), ("subscription_mode", 3), ("subscription_from", ""), ("auto_ack", 1),
 ])
 def test_bad_pop_options(queen: Queen, setter: str, value: Any) -> None:
     with pytest.raises(QueenValidationError):

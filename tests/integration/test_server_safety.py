@@ -14,7 +14,7 @@ from typing import Any, List
 
 import pytest
 
-from queen import Queen, QueenServerFeatureError
+from queen import Queen
 
 
 async def popped(queen: Queen, q: str, n: int, partition: str = "Default") -> List[Any]:
@@ -88,12 +88,18 @@ async def test_extend_body_is_json(proxied: Queen, recorder: Any, make_queue: An
 
 
 async def test_namespace_pop_not_sent_to_015(proxied: Queen, recorder: Any,
-                                             generation: str) -> None:
+                                             generation: str, unique_name: Any) -> None:
     if generation != "0.15":
         pytest.skip("0.7 has the namespace route")
-    with pytest.raises(QueenServerFeatureError):
-        await proxied.queue().namespace("ns").pop()
-    assert recorder.to("/api/v1/pop") == []
+    ns, q = unique_name("safe-ns"), unique_name("safe-ns-q")
+    await proxied.queue(q).namespace(ns).create()
+    try:
+        assert await proxied.queue().namespace(ns).pop() == []
+        # the removed route is never asked; the queue listing and a by-name pop instead
+        assert [r for r in recorder.requests if r.path.startswith("/api/v1/pop?")] == []
+        assert recorder.to("/api/v1/resources/queues") and recorder.to(f"/api/v1/pop/queue/{q}")
+    finally:
+        await proxied.queue(q).delete()
 
 
 async def test_generation_probed_once(proxied: Queen, recorder: Any, make_queue: Any) -> None:

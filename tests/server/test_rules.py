@@ -251,7 +251,7 @@ def test_failed_item_of_mixed_batch_is_not_lost(raw: Raw) -> None:
         assert data_of(again) == [1, 2]
     else:  # 0.7.5 sends a failed item of a non-total batch failure to the DLQ
         assert again == []
-        assert [e["data"] for e in raw.dlq("q")] == [1]
+        assert [e["data"] for e in raw.dlq("q")] == ["1.000000"]  # as 0.7.5 shows a number
 
 
 def test_empty_batch_ack_answers(raw: Raw) -> None:
@@ -394,10 +394,11 @@ def test_concurrent_long_polls_deliver_each_message_once(raw: Raw) -> None:
 
 def test_subscription_starts_at_first_pop_even_when_queue_was_empty(raw: Raw) -> None:
     raw.configure("q", leaseTime=30)
-    assert raw.pop("q", consumerGroup="late", subscriptionMode="new") == []  # subscribes now
+    assert raw.pop("q", consumerGroup="late", subscriptionMode="new") == []  # 0.7 subscribes
     raw.push("q", ["after-subscribe"])
-    assert data_of(raw.pop("q", consumerGroup="late", subscriptionMode="new")) == [
-        "after-subscribe"]
+    got = data_of(raw.pop("q", consumerGroup="late", subscriptionMode="new"))
+    # 0.15.1 subscribes at the first claim instead, which skips what is there by then
+    assert got == ([] if raw.v15 else ["after-subscribe"])
 
 
 def test_maintenance_buffers_pushes_and_replays_them(raw: Raw) -> None:

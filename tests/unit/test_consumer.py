@@ -152,7 +152,8 @@ async def test_each_hands_single_messages_fetched_in_batches() -> None:
     assert q.acks[1][2] == {"error": "bad one"}
 
 
-async def test_limit_is_exact_across_workers() -> None:
+async def test_limit_counts_per_worker_and_never_cuts_a_batch() -> None:
+    # upstream: each worker counts its own messages, checked before each pop
     q = FakeHost(50)
     seen: List[int] = []
 
@@ -161,23 +162,22 @@ async def test_limit_is_exact_across_workers() -> None:
         seen.extend(m["data"]["i"] for m in messages)
 
     await run(ConsumeBuilder(q, opts(batch=4, concurrency=3, limit=10), handler))
-    assert sorted(seen) == list(range(10))
-    assert sum(s.batch for s in q.specs) == 10  # never fetched more than the remaining count
-    assert len(q.ready) == 40
+    assert sorted(seen) == list(range(36))  # three workers, three whole batches of 4 each
+    assert all(s.batch == 4 for s in q.specs)
+    assert len(q.ready) == 14 and sorted(q.acked(True)) == list(range(36))
 
 
-async def test_limit_waits_for_short_pops_and_stops_exactly() -> None:
-    q = FakeHost(3)
+@pytest.mark.parametrize("concurrency, handled", [(1, 5), (2, 10)])
+async def test_limit_is_checked_before_each_pop(concurrency: int, handled: int) -> None:
+    # the spec's stub observation: 5 messages per pop, limit(3) -> 5 (10 with 2 workers)
+    q = FakeHost(20)
     seen: List[int] = []
 
-    async def handler(message: Dict[str, Any]) -> None:
-        seen.append(message["data"]["i"])
-        if len(seen) == 3:
-            q.push(10)
+    async def handler(messages: List[Dict[str, Any]]) -> None:
+        seen.extend(m["data"]["i"] for m in messages)
 
-    await run(ConsumeBuilder(q, opts(concurrency=4, limit=6), handler))
-    assert len(seen) == 6 and len(set(seen)) == 6
-    assert q.pushed - len(q.ready) == 6
+    await run(ConsumeBuilder(q, opts(batch=5, concurrency=concurrency, limit=3), handler))
+    assert sorted(seen) == list(range(handled))
 
 
 async def test_idle_millis_stops_and_bounds_the_long_poll() -> None:
@@ -263,7 +263,7 @@ async def test_closed_client_ends_consume() -> None:
         await run(ConsumeBuilder(q, opts(), lambda m: None))
 
 
-async def test_handler_error_nacks_logs_and_reaches_on_error(caplog: Any) -> None:
+async def test_handler_error_goes_to_on_error_which_decides(caplog: Any) -> None:
     q = FakeHost(1)
     errors: List[Any] = []
 
@@ -274,8 +274,22 @@ async def test_handler_error_nacks_logs_and_reaches_on_error(caplog: Any) -> Non
         errors.append((message["data"]["i"], str(error)))
 
     await run(ConsumeBuilder(q, opts(limit=1), handler).on_error(on_error))
-    assert q.acks[0][1:] == (False, {"error": "kaput"})
+    assert q.acks == []  # a callback turns auto-ack off: on_error acks (here: not at all)
     assert errors == [(0, "kaput")]
+
+
+async def test_callbacks_turn_auto_ack_off() -> None:
+    q = FakeHost(2)
+    seen: List[Any] = []
+
+    async def on_success(message: Any, result: Any) -> None:
+        seen.append((message["data"]["i"], result))
+        await q.ack(message, True, {"group": None})
+
+    await run(ConsumeBuilder(q, opts(limit=2, auto_ack=True), lambda m: "r")
+              .on_success(on_success))
+    assert seen == [(0, "r"), (1, "r")]
+    assert [c for _, _, c in q.acks] == [{"group": None}] * 2  # only the callback's acks
 
 
 async def test_handler_error_without_on_error_is_nacked_and_logged(caplog: Any) -> None:
@@ -325,17 +339,16 @@ async def test_batch_failure_nacks_the_whole_batch() -> None:
     assert q.acked(False) == [0, 1, 2, 3] and len(q.acks) == 1
 
 
-async def test_ack_failure_goes_to_on_error_not_on_success() -> None:
-    q = FakeHost(1)
+async def test_failed_auto_ack_is_logged_and_consuming_goes_on(caplog: Any) -> None:
+    q = FakeHost(2)
     q.ack_errors = [QueenHTTPError("invalid_lease", status=200)]
-    seen: List[str] = []
-    await run(ConsumeBuilder(q, opts(limit=1), lambda m: "r")
-              .on_success(lambda m, r: seen.append("ok"))
-              .on_error(lambda m, e: seen.append(str(e))))
-    assert seen == ["invalid_lease"]
+    seen: List[int] = []
+    await run(ConsumeBuilder(q, opts(limit=2), lambda m: seen.append(m["data"]["i"])))
+    assert seen == [0, 1] and q.acked(True) == [1]
+    assert "Consumer.ack" in caplog.text and "invalid_lease" in caplog.text
 
 
-async def test_rejected_ack_result_goes_to_on_error() -> None:
+async def test_rejected_auto_ack_result_is_logged(caplog: Any) -> None:
     q = FakeHost(2)
     results = iter([{"success": False, "error": "invalid_lease"}, {"success": True}])
 
@@ -343,21 +356,30 @@ async def test_rejected_ack_result_goes_to_on_error() -> None:
         return next(results)
 
     q.ack = ack  # type: ignore[method-assign]
+    await run(ConsumeBuilder(q, opts(limit=2), lambda m: "r"))
+    assert "ack rejected by the server: invalid_lease" in caplog.text
+
+
+async def test_failing_on_success_goes_to_on_error() -> None:
+    q = FakeHost(2)
     seen: List[str] = []
-    await run(ConsumeBuilder(q, opts(limit=2), lambda m: "r")
-              .on_success(lambda m, r: seen.append(f"ok {m['data']['i']}"))
-              .on_error(lambda m, e: seen.append(f"{type(e).__name__} {e}")))
-    assert seen == ["QueenHTTPError ack rejected by the server: invalid_lease", "ok 1"]
+
+    def on_success(message: Any, result: Any) -> None:
+        raise RuntimeError(f"callback bug {message['data']['i']}")
+
+    await run(ConsumeBuilder(q, opts(limit=2), lambda m: None).on_success(on_success)
+              .on_error(lambda m, e: seen.append(str(e))))
+    assert seen == ["callback bug 0", "callback bug 1"] and q.acks == []
 
 
-async def test_failing_callback_does_not_stop_the_consumer() -> None:
+async def test_failing_on_success_alone_nacks_and_goes_on() -> None:
     q = FakeHost(3)
 
     def on_success(message: Any, result: Any) -> None:
         raise RuntimeError("callback bug")
 
     await run(ConsumeBuilder(q, opts(limit=3), lambda m: None).on_success(on_success))
-    assert q.acked(True) == [0, 1, 2]
+    assert q.acked(False) == [0, 1, 2]  # nobody acked: nacked, so they come back soon
 
 
 async def test_lease_is_renewed_only_while_the_handler_runs() -> None:
@@ -439,12 +461,13 @@ async def test_worker_dying_of_cancelled_handler_stops_the_others() -> None:
     assert len(asyncio.all_tasks()) == before
 
 
-@given(limit=st.integers(1, 40), batch=st.integers(1, 8), concurrency=st.integers(1, 6),
-       each=st.booleans(), extra=st.integers(0, 20))
+@given(limit=st.integers(1, 40), batch=st.integers(1, 8), concurrency=st.integers(1, 4),
+       each=st.booleans(), available=st.integers(0, 60))
 @settings(max_examples=40, deadline=None)
-def test_limit_property(limit: int, batch: int, concurrency: int, each: bool, extra: int) -> None:
+def test_limit_property(limit: int, batch: int, concurrency: int, each: bool,
+                        available: int) -> None:
     async def scenario() -> None:
-        q = FakeHost(limit + extra)
+        q = FakeHost(available)
         seen: List[int] = []
 
         async def handler(target: Any) -> None:
@@ -454,10 +477,13 @@ def test_limit_property(limit: int, batch: int, concurrency: int, each: bool, ex
             seen.extend(m["data"]["i"] for m in items)
 
         await run(ConsumeBuilder(q, opts(limit=limit, batch=batch, concurrency=concurrency,
-                                          each=each), handler))
-        assert sorted(seen) == list(range(limit))
-        assert sum(s.batch for s in q.specs) == limit
-        assert sorted(q.acked(True)) == list(range(limit))
+                                          each=each, idle_millis=50), handler))
+        whole = -(-limit // batch) * batch  # one worker's most: whole batches up to the limit
+        assert sorted(seen) == list(range(len(seen)))  # each message once, oldest first
+        if concurrency == 1:
+            assert len(seen) == min(available, whole)
+        assert min(available, limit) <= len(seen) <= min(available, concurrency * whole)
+        assert sorted(q.acked(True)) == sorted(seen)
 
     asyncio.run(scenario())
 
@@ -484,6 +510,5 @@ async def test_handler_failure_is_logged_by_queen_log(monkeypatch: Any) -> None:
         log.refresh()
     lines = [line for line in out.getvalue().splitlines() if "Consumer.handler" in line]
     assert len(lines) == 1
-    # on_error sees the failure too: a warning, not an error nobody else reports
     assert "[WARN] [Consumer.handler]" in lines[0]
-    assert "broken payload" in lines[0] and '"nacked"' in lines[0]
+    assert "broken payload" in lines[0] and '"handed-to-on_error"' in lines[0]

@@ -26,6 +26,8 @@ ALLOWED: Set[Tuple[str, str]] = {
     # TransactionQueue is TransactionBuilder's own helper for .queue(q).push(...),
     # defined beside it: it appends to the builder's operation list.
     ("builders/transaction.py", "self._tx._ops"),
+    # ... and records which partitions it pushes to (0.7 write ordering, queen.writes).
+    ("builders/transaction.py", "self._tx._targets"),
 }
 
 

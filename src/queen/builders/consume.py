@@ -21,9 +21,10 @@ class ConsumeBuilder(Coroutine[Any, Any, None]):
     """Created by ``QueueBuilder.consume(handler, signal=None)``.
 
     ``on_success(cb)``: ``cb(message_or_messages, handler_result)`` after a
-    successful handler (and its auto-ack). ``on_error(cb)``: ``cb(message_or_messages,
-    error)`` when the handler raised (or an auto-ack failed); with ``auto_ack(False)``
-    it decides what happens to the message. Callbacks may be sync or async.
+    successful handler. ``on_error(cb)``: ``cb(message_or_messages, error)`` when the
+    handler (or ``on_success``) raised. As with the upstream client, setting either
+    turns auto-ack off for the whole consume: the callbacks ack (``queen.ack``).
+    Callbacks may be sync or async.
     """
 
     __slots__ = ("_host", "_options", "_handler", "_signal", "_on_success", "_on_error",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Generator, List, Optional, Sequence, Tuple
 
-from .. import _core, log, wire
+from .. import _core, log, wire, writes
 from ..buffer import expand_results, unique_items
 from ..errors import QueenConnectionError, QueenError, QueenHTTPError, QueenValidationError
 from ..types import PushResult
@@ -86,7 +86,8 @@ class PushBuilder:
             self._log()
         host = self._host
         if host.closed:
-            raise QueenConnectionError("this Queen client is closed: create a new one")
+            raise QueenConnectionError(  # upstream's (httpx's) text first
+                "Cannot send a request, as the client has been closed: create a new Queen")
         buffers = host.buffers
         count, millis = self._buffer
         if buffers.put(self._queue, self._partition, self._fragments, self._txids, count, millis):
@@ -114,8 +115,9 @@ class PushBuilder:
             self._log()
         fragments, txids, where = unique_items(self._fragments, self._txids)
         try:
-            reply = await self._host.send(
-                wire.push(_core.join_items(fragments), self._queue, self._partition))
+            async with writes.one_writer(self._host, ((self._queue, self._partition),)):
+                reply = await self._host.send(
+                    wire.push(_core.join_items(fragments), self._queue, self._partition))
             results = wire.parse_push(reply, txids)
         except QueenError as e:
             if self._on_error is None:

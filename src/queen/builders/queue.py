@@ -9,14 +9,16 @@ server's autoAck there); ``consume`` long-polls and acks client-side.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional
 
 from .. import log, wire
 from ..buffer import buffer_options
 from ..errors import QueenValidationError
 from ..types import ConsumeOptions, Message, PopSpec
-from ._util import callable_or_fail, positive_int, timestamp_text
+from ._util import callable_or_fail, checked_timestamp, positive_int
 from .dlq import DLQBuilder
 from .push import PushBuilder
 
@@ -26,10 +28,17 @@ if TYPE_CHECKING:
     from ..seam import Host
     from .consume import ConsumeBuilder
 
-SUBSCRIPTION_MODES = ("all", "new", "new-only")
+SUBSCRIPTION_MODES = ("all", "new", "new-only")  # known; others are passed through
+_std_log = logging.getLogger("queen")
 DEFAULT_PARTITION = wire.DEFAULT_PARTITION
 _GOOD_NAMES = wire.base.CHECKED_NAMES  # names wire.check_name already accepted (same dict)
 MAX_LONG_POLL_MILLIS = 100_000
+
+
+def _now_micros() -> str:
+    # Microseconds, like the server's created_at: with milliseconds a message pushed
+    # in the same millisecond just before the start would count as new.
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class QueueBuilder:
@@ -56,6 +65,7 @@ class QueueBuilder:
     _sub_mode: Optional[str] = None
     _sub_from: Optional[str] = None
     _each = False
+    _partitions = 1
 
     def __init__(self, host: Host, name: Optional[str] = None) -> None:
         self._host = host
@@ -98,14 +108,16 @@ class QueueBuilder:
         return self
 
     def _need_name(self, what: str) -> str:
+        # ``what`` is upstream's wording ("push operation", ...): code matches on it.
         if self._name is None:
-            raise QueenValidationError(f"{what} needs a queue name: queen.queue('name')")
+            raise QueenValidationError(
+                f"Queue name is required for {what}: use queen.queue('name')")
         return self._name
 
     async def create(self) -> Dict[str, Any]:
         """Create the queue, or update its options (idempotent). Returns the
         server's answer (at least ``{'configured': True}``)."""
-        name = self._need_name("create()")
+        name = self._need_name("create operation")
         log.info("QueueBuilder.create", {"queue": name, "namespace": self._namespace,
                                          "task": self._task})
         reply = await self._host.send(
@@ -116,7 +128,7 @@ class QueueBuilder:
     async def delete(self) -> Dict[str, Any]:
         """Delete the queue with its messages; returns the server's answer (at least
         ``{'deleted': True}``)."""
-        name = self._need_name("delete()")
+        name = self._need_name("delete operation")
         log.info("QueueBuilder.delete", {"queue": name})
         return wire.parse_delete_queue(await self._host.send(wire.delete_queue(name)))
 
@@ -147,13 +159,13 @@ class QueueBuilder:
         ``QueenValidationError`` here. With ``buffer()`` the messages are batched."""
         name = self._name
         if name is None:
-            name = self._need_name("push()")
+            name = self._need_name("push operation")
         return PushBuilder(self._host, name, self._partition or DEFAULT_PARTITION,
                            messages, self._buffer)
 
     async def flush_buffer(self) -> None:
         """Send this queue's buffered messages now (one partition if one was chosen)."""
-        await self._host.buffers.flush(self._need_name("flush_buffer()"), self._partition)
+        await self._host.buffers.flush(self._need_name("buffer flush"), self._partition)
 
     # ------------------------------------------------------------ pop / consume options
 
@@ -175,8 +187,9 @@ class QueueBuilder:
         return self
 
     def limit(self, count: int) -> QueueBuilder:
-        """``consume`` stops after this many messages were handled."""
-        self._limit = positive_int("limit", count)
+        """consume(): each worker stops after handling ``count`` messages, checked
+        before each pop (a popped batch is handled whole). 0 means no limit."""
+        self._limit = positive_int("limit", count, minimum=0) or None
         return self
 
     def idle_millis(self, millis: int) -> QueueBuilder:
@@ -223,18 +236,32 @@ class QueueBuilder:
         return self
 
     def subscription_mode(self, mode: str) -> QueueBuilder:
-        """Where a new consumer group starts: ``'all'`` (every stored message),
-        ``'new'``/``'new-only'`` (only messages pushed after it subscribed)."""
-        if mode not in SUBSCRIPTION_MODES:
+        """'all' (the server default), 'new' (skip history; 'new-only' is the same)
+        or any other string, which is sent as given (real servers treat an unknown
+        mode as 'all'; a warning is logged)."""
+        if not isinstance(mode, str) or not mode:
             raise QueenValidationError(
-                f"subscription_mode must be one of {SUBSCRIPTION_MODES}, got {mode!r}"
-            )
+                f"subscription_mode takes a non-empty str such as 'new', got {mode!r}")
+        if mode not in SUBSCRIPTION_MODES:
+            log.warn("QueueBuilder.subscription_mode", {"mode": mode, "known": SUBSCRIPTION_MODES})
+            _std_log.warning("subscription_mode %r is not one of %s: sent as given, and "
+                             "servers treat an unknown mode as 'all'", mode, SUBSCRIPTION_MODES)
         self._sub_mode = mode
         return self
 
     def subscription_from(self, from_: Any) -> QueueBuilder:
         """``'now'``, an ISO-8601 timestamp, or a datetime."""
-        self._sub_from = timestamp_text(from_, "subscription_from")
+        self._sub_from = checked_timestamp(from_, "subscription_from")
+        return self
+
+    def partitions(self, count: int) -> QueueBuilder:
+        """Pop from up to ``count`` partitions at once (pop and consume); ``batch`` is
+        one budget across them. 0.15 claims them in one request under one lease;
+        on 0.7 the client pops partition after partition (each with its own lease)
+        until the budget or the count is reached. ``count <= 0`` means unset (1)."""
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise QueenValidationError(f"partitions takes an int, got {count!r}")
+        self._partitions = max(1, count)
         return self
 
     def each(self) -> QueueBuilder:
@@ -245,8 +272,9 @@ class QueueBuilder:
 
     def _spec(self, batch: int, wait: bool, auto_ack: bool) -> PopSpec:
         if self._name is None and self._namespace is None and self._task is None:
-            raise QueenValidationError(
-                "pop/consume needs queen.queue('name'), or queen.queue().namespace(n)/.task(t)"
+            raise QueenValidationError(  # upstream's wording first: code matches on it
+                "Must specify queue, namespace, or task: use queen.queue('name'), or "
+                "queen.queue().namespace(n)/.task(t)"
             )
         return PopSpec(
             queue=self._name,
@@ -260,6 +288,9 @@ class QueueBuilder:
             auto_ack=auto_ack,
             subscription_mode=self._sub_mode,
             subscription_from=self._sub_from,
+            partitions=self._partitions if self._partition is None else 1,
+            new_since=_now_micros()
+            if self._sub_mode in ("new", "new-only") and self._sub_from is None else None,
         )
 
     async def pop(self) -> List[Message]:
@@ -298,4 +329,4 @@ class QueueBuilder:
         """The queue's dead-letter messages (of one group, if given): chain
         ``limit``/``offset``/``from_``/``to``, then ``await .get()``."""
         group = wire.check_name("consumer group", consumer_group) if consumer_group else None
-        return DLQBuilder(self._host, self._need_name("dlq()"), group, self._partition)
+        return DLQBuilder(self._host, self._need_name("DLQ operations"), group, self._partition)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .. import _core, log, wire
+from .. import _core, log, wire, writes
 from ..errors import QueenValidationError
 
 if TYPE_CHECKING:
@@ -42,6 +42,7 @@ class TransactionQueue:
             raise QueenValidationError(f"cannot push to {self._queue}: {e}") from None
         if fragments:
             self._tx._ops.append(fragments)
+            self._tx._targets.append((self._queue, self._partition))
         return self._tx
 
 
@@ -51,6 +52,7 @@ class TransactionBuilder:
     def __init__(self, host: Host) -> None:
         self._host = host
         self._ops: List[Union[_Ack, _Push]] = []
+        self._targets: List[Tuple[str, str]] = []  # (queue, partition) pushed to
 
     def ack(
         self, message: Union[Mapping[str, Any], Sequence[Mapping[str, Any]]],
@@ -74,7 +76,8 @@ class TransactionBuilder:
         'transactionId', 'results'}``; raises ``QueenHTTPError`` when the server rolled
         the transaction back (nothing was applied)."""
         if not self._ops:
-            raise QueenValidationError("nothing to commit: add .ack(...) or .queue(q).push(...)")
+            raise QueenValidationError(  # upstream's text first: code matches on it
+                "Transaction has no operations to commit: add .ack(...) or .queue(q).push(...)")
         generation = await self._host.generation()
         ops: List[bytes] = []
         for op in self._ops:
@@ -85,5 +88,6 @@ class TransactionBuilder:
             else:
                 ops.append(wire.tx_push_op(op))
         log.info("TransactionBuilder.commit", {"operations": len(ops)})
-        reply = await self._host.send(wire.transaction(ops))
+        async with writes.one_writer(self._host, self._targets):  # 0.7: see queen.writes
+            reply = await self._host.send(wire.transaction(ops))
         return wire.parse_transaction(reply)

@@ -214,7 +214,9 @@ class _HttpxBackend:
 
 
 def _closed_error() -> QueenConnectionError:
-    return QueenConnectionError("this Queen client is closed: create a new one")
+    # upstream's (httpx's) text first: code matches on it
+    return QueenConnectionError(
+        "Cannot send a request, as the client has been closed: create a new Queen")
 
 
 class Transport:

@@ -245,7 +245,16 @@ class QueenServer:
         if self.b.maintenance and items:
             self.b.buffer_push(items)
             return self.json([rules.buffered_row(it) for it in items])
-        return web_reply(rules.push_reply(self.b.push(items) if items else []))
+        reply = rules.push_reply(self.b.push(items) if items else [])
+        await self.commit_late()
+        return web_reply(reply)
+
+    async def commit_late(self) -> None:
+        """``Broker(push_race=s)``: the write just made commits ``s`` seconds late."""
+        held = self.b.take_held()
+        if held:
+            await asyncio.sleep(self.b.push_race)
+            self.b.commit_held(held)
 
     # ---- pop
 
@@ -333,7 +342,9 @@ class QueenServer:
         ops = body["operations"]
         if not ops:
             raise BadRequest("operations array cannot be empty")
-        return web_reply(self.rules.txn_reply(self.b.transaction(ops), self._txn_partition))
+        reply = self.rules.txn_reply(self.b.transaction(ops), self._txn_partition)
+        await self.commit_late()
+        return web_reply(reply)
 
     def _txn_partition(self, row: Dict[str, Any]) -> Optional[str]:
         q = self.b.queues.get(row["queue"])

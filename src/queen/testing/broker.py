@@ -63,9 +63,22 @@ class Broker:
 
     ``compat`` is a generation name ("0.7", "0.15") or a ``Rules`` object."""
 
-    def __init__(self, compat: Union[str, Rules] = "0.7", clock: Optional[Clock] = None) -> None:
+    def __init__(self, compat: Union[str, Rules] = "0.7", clock: Optional[Clock] = None,
+                 push_race: float = 0.0, lookup_lag: float = 0.0) -> None:
         self.rules: Rules = rules_for(compat) if isinstance(compat, str) else compat
         self.compat = self.rules.name
+        # Opt-in real-server defects, for testing against them (docs/upstream.md):
+        # push_race (0.7.5): a push stays uncommitted, unseen by pops, for that many
+        # seconds unless another push to the partition is already pending, which then
+        # commits at once and overtakes it; a group that reads the later one has its
+        # cursor past the earlier one, whose messages it never gets.
+        self.push_race = push_race if self.rules.loses_overlapping_pushes else 0.0
+        self._racing: Dict[str, int] = {}  # partition id -> messages held uncommitted
+        self._holding: List[Tuple[Partition, Message]] = []  # held by the current write
+        # lookup_lag (0.15.1): the queue route finds partitions in a table updated after
+        # the push answered; messages younger than this do not make a partition a
+        # candidate there (the partition route sees them at once).
+        self.lookup_lag = lookup_lag if self.rules.late_partition_lookup else 0.0
         self.clock: Clock = clock or time.time
         self._last = 0.0
         self._gseq = 0
@@ -214,6 +227,7 @@ class Broker:
         now = self.now()
         out: List[PushOutcome] = []
         touched: Dict[str, None] = {}
+        self._holding = []
         blocked = self._capacity_check(items) if self.rules.capacity_limited else {}
         for item in items:
             qname = item["queue"]
@@ -256,7 +270,35 @@ class Broker:
         p.messages.append(m)
         p.seqs.append(m.seq)
         p.by_txid[txid] = m
+        if self.push_race and (not self._racing.get(p.id)
+                               or any(hp is p for hp, _ in self._holding)):
+            m.hidden = True
+            self._racing[p.id] = self._racing.get(p.id, 0) + 1
+            self._holding.append((p, m))
         return m
+
+    def take_held(self) -> List[Tuple[Partition, Message]]:
+        """What the last push/transaction left uncommitted (push_race); the HTTP layer
+        commits it ``push_race`` seconds later with ``commit_held``."""
+        held, self._holding = self._holding, []
+        return held
+
+    def commit_held(self, held: List[Tuple[Partition, Message]]) -> None:
+        touched: Dict[str, None] = {}
+        for p, m in held:
+            m.hidden = False
+            self._racing[p.id] -= 1
+            touched[p.queue.name] = None
+        self._pushed(touched)
+
+    def _in_lookup(self, p: Partition, st: Optional[GroupState], now: float) -> bool:
+        """lookup_lag: does the (late) partition lookup already show news for the group?"""
+        known = now - self.lookup_lag
+        cursor = st.cursor if st is not None else 0
+        for m in reversed(p.messages):
+            if m.created <= known:
+                return m.seq > cursor
+        return False
 
     def _capacity_check(self, items: List[Dict[str, Any]]) -> Dict[str, str]:
         """0.7 maxSize: a queue whose batch would overflow fails as a whole."""
@@ -329,6 +371,8 @@ class Broker:
               now: float) -> List[Message]:
         start = p.after(st.cursor)
         msgs = p.messages[start:start + limit]
+        if self.push_race:  # uncommitted rows are invisible; the cursor may pass them
+            msgs = [m for m in msgs if not m.hidden]
         delay = q.opt("delayedProcessing")
         if delay > 0:
             cut = now - delay
@@ -395,7 +439,9 @@ class Broker:
             return self._pop_partition(q, partition, g, batch, auto_ack, sub_mode, sub_from, now)
         if q is None:
             return PopResult("none", None, g)
-        self._subscribe(queue, g, None, sub_mode, sub_from, now)
+        at_claim = self.rules.subscribes_at_claim
+        if not at_claim:
+            self._subscribe(queue, g, None, sub_mode, sub_from, now)
         if batch < 0:
             return self._negative_batch(q, g)
         if batch == 0:
@@ -414,9 +460,13 @@ class Broker:
                 continue
             if window > 0 and p.messages[-1].created > hidden_after:
                 continue
+            if self.lookup_lag and not self._in_lookup(p, st, now):
+                continue
             cands.append((p, st))
         if not cands:
             return PopResult("none", q, g)
+        if at_claim:
+            self._subscribe(queue, g, None, sub_mode, sub_from, now)
         rules = self.rules
         if len(cands) > 1:
             rules.order_candidates(cands)
@@ -458,7 +508,8 @@ class Broker:
         p = q.partitions.get(name) if q is not None else None
         if q is None or p is None:
             return PopResult("partition_not_found", q, g)
-        if subscribe:
+        at_claim = self.rules.subscribes_at_claim
+        if subscribe and not at_claim:
             self._subscribe(q.name, g, name, sub_mode, sub_from, now)
         if batch < 0:
             return self._negative_batch(q, g)
@@ -467,6 +518,8 @@ class Broker:
             return PopResult("lease_held", q, g)
         if self._buffered(q, p, now):
             return PopResult("window_buffer", q, g)
+        if subscribe and at_claim:
+            self._subscribe(q.name, g, name, sub_mode, sub_from, now)
         keep_empty = self.rules.empty_claim_counts
         if (batch == 0 and not keep_empty) or self._lease_seconds(q) <= 0:
             return PopResult("none", q, g)
@@ -850,6 +903,7 @@ class _Scratch:
     def commit(self) -> None:
         b = self.b
         now = b.now()
+        b._holding = []
         for p, m, g, status, error, st in self.acks:
             if status in ("failed", "dlq"):
                 b.to_dlq(p, m, g, error or "Transaction ack failed", st.retries, now)

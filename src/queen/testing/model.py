@@ -107,7 +107,8 @@ class BrokerError(Exception):
 
 
 class Message:
-    __slots__ = ("seq", "gseq", "id", "txid", "data", "trace_id", "created", "producer_sub")
+    __slots__ = ("seq", "gseq", "id", "txid", "data", "trace_id", "created", "producer_sub",
+                 "hidden")
 
     def __init__(self, seq: int, gseq: int, mid: str, txid: str, data: Any,
                  trace_id: Optional[str], created: float) -> None:
@@ -119,6 +120,7 @@ class Message:
         self.trace_id = trace_id
         self.created = created
         self.producer_sub: Optional[str] = None
+        self.hidden = False  # written but not yet committed (Broker push_race)
 
 
 class GroupState:

@@ -65,6 +65,10 @@ class Rules(ABC):
     negative_batch_error: Optional[str]
     auto_ack_on_wait: bool            # autoAck is honoured on a long-poll pop
     multi_partition_pop: bool         # the queue route takes ?partitions=N
+    subscribes_at_claim: bool         # a group's subscription is recorded at its first
+    #                                   claim of a partition, not at its first pop
+    loses_overlapping_pushes: bool    # Broker(push_race=s) applies (0.7.5's push race)
+    late_partition_lookup: bool       # Broker(lookup_lag=s) applies (0.15.1's lookup)
 
     # ---- broker rules
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
+import orjson
+
 from .model import (
     QUEUE_MODE,
     AckOutcome,
@@ -36,6 +38,27 @@ if TYPE_CHECKING:  # pragma: no cover
     from .broker import Broker
 
 
+def shown_payload(data: Any) -> Any:
+    """A payload as 0.7.5's DLQ listing and message detail show it (seen on the real
+    server): containers and null as stored, a number as C++ ``std::to_string(double)``
+    (``1`` -> ``"1.000000"``), a boolean as ``"true"``/``"false"``, and a string parsed
+    as JSON when it is JSON text (``"1"`` -> ``1``). Popped messages are intact."""
+    if data is None or isinstance(data, (dict, list)):
+        return data
+    if isinstance(data, bool):
+        return "true" if data else "false"
+    if isinstance(data, (int, float)):
+        return f"{float(data):f}"
+    if isinstance(data, str):
+        if not data:
+            return None
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return data
+    return data
+
+
 class Rules07(Rules):
     name = "0.7"
     features = frozenset({NAMESPACE_POP, WINDOWED_STREAMS})
@@ -47,6 +70,9 @@ class Rules07(Rules):
     empty_claim_counts = False
     new_modes = ("new", "new-only")
     records_all_subscriptions = True
+    subscribes_at_claim = False
+    loses_overlapping_pushes = True
+    late_partition_lookup = False
     txn_stops_at_first_error = False
     negative_batch_error = None
     auto_ack_on_wait = False  # a long-poll pop never auto-acks
@@ -325,7 +351,7 @@ class Rules07(Rules):
                    "movedToDlqAt": pg_ts(e.moved_at),
                    "messageCreatedAt": pg_ts(e.message.created), "queueName": q.name,
                    "namespace": q.namespace, "task": q.task, "partitionName": e.partition.name,
-                   "data": e.message.data}
+                   "data": shown_payload(e.message.data)}
             if e.message.trace_id:
                 row["traceId"] = e.message.trace_id
             out.append(row)
@@ -381,6 +407,7 @@ class Rules07(Rules):
 
     def message_detail(self, out: Dict[str, Any], p: Partition, m: Message, status: str,
                        now: float) -> None:
+        out["payload"] = shown_payload(m.data)
         out["queueStatus"] = status
         out["busStatus"] = consumed_by(p, m)
 

@@ -54,6 +54,11 @@ class Rules15(Rules):
     empty_claim_counts = True
     new_modes = ("new",)
     records_all_subscriptions = False  # only new/now/timestamp are recorded
+    # 0.15.1 records the subscription when the group first claims a partition: a 'new'
+    # group that waited on an empty queue skips what is in the partition by then.
+    subscribes_at_claim = True
+    loses_overlapping_pushes = False
+    late_partition_lookup = True
     txn_stops_at_first_error = True
     negative_batch_error = "ERROR:  LIMIT must not be negative"
     auto_ack_on_wait = True

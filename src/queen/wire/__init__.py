@@ -59,15 +59,16 @@ from .core import (
     tx_push_op,
     update_subscription,
 )
+from .listing import list_queues, parse_queue_names
 from .rules import RULES, Rules, ack_plan, client_acks_pop
 
 __all__ = [
     "ACK_STATUSES", "API", "DEFAULT_PARTITION", "GEN_015", "GEN_07", "QUEUE_DEFAULTS",
     "QUEUE_MODE", "RULES", "Reply", "Request", "Rules", "ack_batch", "ack_item", "ack_items", "ack_single",
     "ack_plan", "ack_status", "camel", "client_acks_pop", "check", "check_name", "configure", "delete_consumer_group",
-    "delete_queue", "dlq", "health", "normalise_version", "parse_ack", "parse_configure",
+    "delete_queue", "dlq", "health", "list_queues", "normalise_version", "parse_ack", "parse_configure",
     "parse_delete_queue", "parse_dlq", "parse_group_admin", "parse_health", "parse_pop",
-    "parse_push", "parse_push_failures", "parse_renew", "parse_time", "parse_trace",
+    "parse_push", "parse_push_failures", "parse_queue_names", "parse_renew", "parse_time", "parse_trace",
     "parse_transaction", "pop", "push", "queue_options", "renew", "trace", "transaction",
     "tx_ack_op", "tx_push_op", "update_subscription",
 ]

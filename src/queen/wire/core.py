@@ -22,6 +22,7 @@ from ..errors import QueenServerFeatureError, QueenValidationError
 from ..types import AckResult, Message, PopSpec, PushResult, RenewResult
 from .base import (
     API,
+    GEN_015,
     QUEUE_MODE,
     Reply,
     Request,
@@ -202,6 +203,16 @@ def _build_pop(spec: PopSpec, generation: str) -> Request:
         params.append(("subscriptionMode", mode))
     if spec.subscription_from is not None:
         params.append(("subscriptionFrom", spec.subscription_from))
+    elif spec.new_since is not None and generation == GEN_015 and spec.subscription_mode in (
+            "new", "new-only"):
+        # 0.15 starts a 'new' group at its first *claim* of a partition, skipping what
+        # arrived since the consumer started; a start timestamp (which 0.15 prefers to
+        # the mode) makes every message from the consumer's start on count as new.
+        params.append(("subscriptionFrom", spec.new_since))
+    if spec.partitions > 1 and generation == GEN_015 and spec.partition is None:
+        # 0.15 claims up to N partitions under one lease; 0.7 ignores the parameter
+        # (the client pops partition by partition there, see queen.fanin).
+        params.append(("partitions", spec.partitions))
     group = spec.group or QUEUE_MODE
     if spec.queue is None:
         if spec.namespace is None and spec.task is None:
@@ -299,9 +310,15 @@ def ack_item(
     ok = type(message) is dict or isinstance(message, _AbcMapping)
     txid = message.get("transactionId") if ok else None
     pid = message.get("partitionId") if ok else None
-    if not isinstance(txid, str) or not txid or not isinstance(pid, str) or not pid:
+    if not isinstance(txid, str) or not txid:
+        raise QueenValidationError(  # upstream's texts first: code matches on them
+            "Message must have transactionId or id property: ack takes messages as "
+            "returned by pop/consume"
+        )
+    if not isinstance(pid, str) or not pid:
         raise QueenValidationError(
-            "ack needs messages as returned by pop/consume (with transactionId and partitionId)"
+            "Message must have partitionId property to ensure message uniqueness: ack "
+            "takes messages as returned by pop/consume"
         )
     item: Dict[str, Any] = {"transactionId": txid, "partitionId": pid, "status": status}
     lease = message.get("leaseId")
