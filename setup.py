@@ -16,7 +16,7 @@ from pathlib import Path
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-KERNELS = ("_ids", "_ring", "_push", "_pop", "_window", "_ack")
+KERNELS = ("_ids", "_ring", "_push", "_pop", "_window", "_ack", "_streams")
 CORE = Path("src", "queen", "_core")
 DIRECTIVES = {
     "language_level": "3",

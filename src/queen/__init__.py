@@ -35,6 +35,9 @@ _EXPORTS = {
     "PopSpec": "types",
     "PushResult": "types",
     "RenewResult": "types",
+    "Stream": "streams",
+    "sliding_window_gate": "streams",
+    "token_bucket_gate": "streams",
     "TraceEvent": "types",
 }
 
@@ -62,6 +65,9 @@ if TYPE_CHECKING:
     from .errors import (
         QueenValidationError as QueenValidationError,
     )
+    from .streams import Stream as Stream
+    from .streams import sliding_window_gate as sliding_window_gate
+    from .streams import token_bucket_gate as token_bucket_gate
     from .types import (
         AckResult as AckResult,
     )

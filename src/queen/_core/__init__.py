@@ -46,6 +46,8 @@ __all__ = [
     "window_filter",
     "window_group_by",
     "window_aggregate",
+    "iso_ms", "ms_iso", "state_key", "split_partitions", "window_starts", "fold_windows",
+    "close_windows", "agg_update", "sink_items", "encode_cycle",
 ]
 
 # kernel module -> the public names it provides (identical in both twins)
@@ -56,6 +58,7 @@ KERNELS = {
     "_pop": ("parse_pop",),
     "_ack": ("ack_items", "ack_results", "ack_results_015", "ack_reply_015"),
     "_window": ("MISSING", "get_path", "window_filter", "window_group_by", "window_aggregate"),
+    "_streams": ("iso_ms", "ms_iso", "state_key", "split_partitions", "window_starts", "fold_windows", "close_windows", "agg_update", "sink_items", "encode_cycle"),  # noqa: E501
 }
 
 
@@ -98,6 +101,18 @@ if TYPE_CHECKING:
     from ._pop_py import parse_pop
     from ._push_py import PushBuffer, encode_push, encode_push_items, join_items, push_all_stored
     from ._ring_py import HashRing, fnv1a32, mix32
+    from ._streams_py import (
+        agg_update,
+        close_windows,
+        encode_cycle,
+        fold_windows,
+        iso_ms,
+        ms_iso,
+        sink_items,
+        split_partitions,
+        state_key,
+        window_starts,
+    )
     from ._window_py import MISSING, get_path, window_aggregate, window_filter, window_group_by
 
     COMPILED: bool

@@ -43,7 +43,7 @@ JSON_HEADERS["Content-Type"] = "application/json"
 V1 = "/api/v1"
 # Area modules: each has ``register(app, server)`` and decides for itself (from
 # ``server.rules.features``) which of its routes the generation has.
-AREAS = ("queen.testing.admin", "queen.testing.streams")
+AREAS = ("queen.testing.admin", "queen.testing.streams", "queen.testing.streams_v1")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 # ---------------------------------------------------------------- query parsing
