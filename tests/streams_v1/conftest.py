@@ -39,3 +39,16 @@ async def make_queue(queen: Queen, unique_name: Callable[[str], str]
             await queen.queue(name).delete()
         except QueenError:
             pass
+
+
+@pytest.fixture(params=["compiled", "pure"])
+def kernel(request: pytest.FixtureRequest) -> Any:
+    """One twin of the ``_core`` kernels (the compiled one skipped when not built,
+    unless QUEEN_EXPECT_COMPILED is set)."""
+    import queen._core as core_pkg
+
+    if request.param == "pure":
+        return core_pkg.load(pure=True)
+    from core.core_twins import compiled_or_skip  # tests/core (a namespace package)
+
+    return compiled_or_skip()

@@ -1,4 +1,5 @@
-"""Streams SDK kernels, pure-Python twin of ``_streams.pyx``: the per-message path of
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Streams SDK kernels, compiled twin of ``_streams_py.py``: the per-message path of
 a 0.15 stream cycle (timestamps, partition grouping, window assignment, state keys,
 accumulator folding and closing, sink items and the cycle body encoding).
 
@@ -6,11 +7,6 @@ Accumulator entries are lists ``[user_key, window_start, window_end, window_key,
 touched, seeded]`` keyed by state key. Aggregate specs are tuples
 ``(names, codes, extractors)`` with codes ``AGG_*``.
 """
-
-from __future__ import annotations
-
-import datetime as _dt
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import orjson
 
@@ -23,228 +19,306 @@ __all__ = [
 SEP = "\x1f"
 AGG_COUNT, AGG_SUM, AGG_MIN, AGG_MAX, AGG_AVG, AGG_OTHER = 0, 1, 2, 3, 4, 5
 
-_EPOCH_DAYS = _dt.date(1970, 1, 1).toordinal()
-_Entry = List[Any]
+cdef str _SEP = "\x1f"
+cdef object _dumps = orjson.dumps
+cdef tuple _MDAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
-def _digits(s: str, i: int, n: int) -> int:
-    part = s[i:i + n]
-    if len(part) != n or not part.isdigit() or not part.isascii():
-        raise ValueError
-    return int(part)
+# ---------------------------------------------------------------- civil dates
+
+cdef inline long long _floordiv(long long a, long long b):
+    cdef long long q = a // b
+    if (a % b != 0) and ((a < 0) != (b < 0)):
+        q -= 1
+    return q
 
 
-def iso_ms(text: Any) -> Optional[int]:
+cdef long long _days_from_civil(long long y, long long m, long long d):
+    # Howard Hinnant's algorithm: days since 1970-01-01
+    y -= m <= 2
+    cdef long long era = _floordiv(y, 400)
+    cdef long long yoe = y - era * 400
+    cdef long long mp = (m + 9) % 12
+    cdef long long doy = (153 * mp + 2) // 5 + d - 1
+    cdef long long doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
+
+
+cdef void _civil_from_days(long long z, long long* y, long long* m, long long* d):
+    z += 719468
+    cdef long long era = _floordiv(z, 146097)
+    cdef long long doe = z - era * 146097
+    cdef long long yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    cdef long long doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    cdef long long mp = (5 * doy + 2) // 153
+    d[0] = doy - (153 * mp + 2) // 5 + 1
+    m[0] = mp + 3 if mp < 10 else mp - 9
+    y[0] = yoe + era * 400 + (1 if m[0] <= 2 else 0)
+
+
+cdef inline int _dig(Py_UCS4 c):
+    if 48 <= c <= 57:  # '0'..'9'
+        return <int>c - 48
+    return -1
+
+
+cdef int _num(str s, Py_ssize_t i, Py_ssize_t n, long long* out):
+    cdef long long v = 0
+    cdef Py_ssize_t j
+    cdef int dg
+    if i + n > len(s):
+        return 0
+    for j in range(i, i + n):
+        dg = _dig(s[j])
+        if dg < 0:
+            return 0
+        v = v * 10 + dg
+    out[0] = v
+    return 1
+
+
+def iso_ms(text):
     """Epoch milliseconds of an ISO-8601 timestamp (``Z``, ``+hh:mm`` or none = UTC),
     exact (no float rounding); None when it cannot be read."""
     if type(text) is not str:
         return None
-    s = text.strip()
-    try:
-        year, month, day = _digits(s, 0, 4), _digits(s, 5, 2), _digits(s, 8, 2)
-        if s[4] != "-" or s[7] != "-" or len(s) < 19 or s[10] not in "Tt ":
-            raise ValueError
-        hh, mm, ss = _digits(s, 11, 2), _digits(s, 14, 2), _digits(s, 17, 2)
-        if s[13] != ":" or s[16] != ":":
-            raise ValueError
-        i = 19
-        frac_ms = 0
-        if i < len(s) and s[i] in ".,":
-            j = i + 1
-            while j < len(s) and s[j].isdigit() and s[j].isascii():
-                j += 1
-            digits = s[i + 1:j]
-            if not digits:
-                raise ValueError
-            frac_ms = int((digits + "00")[:3])
-            i = j
-        offset = 0
-        rest = s[i:]
-        if rest in ("", "Z", "z"):
-            pass
-        elif len(rest) in (3, 5, 6) and rest[0] in "+-":
-            oh = _digits(rest, 1, 2)
-            om = 0
-            if len(rest) == 6 and rest[3] == ":":
-                om = _digits(rest, 4, 2)
-            elif len(rest) == 5:
-                om = _digits(rest, 3, 2)
-            elif len(rest) != 3:
-                raise ValueError
-            offset = (oh * 60 + om) * (1 if rest[0] == "+" else -1)
-        else:
-            raise ValueError
-        if not (hh < 24 and mm < 60 and ss < 60):
-            raise ValueError
-        days = _dt.date(year, month, day).toordinal() - _EPOCH_DAYS
-    except (ValueError, IndexError):
+    cdef str s = (<str>text).strip()
+    cdef Py_ssize_t n = len(s), i, j
+    cdef long long year, month, day, hh, mm, ss, oh, om, frac = 0, offset = 0, mdays
+    cdef int dg, nd
+    cdef Py_UCS4 sign
+    if n < 19:
         return None
-    return ((days * 86400 + hh * 3600 + mm * 60 + ss - offset * 60) * 1000) + frac_ms
+    if not (_num(s, 0, 4, &year) and s[4] == u'-' and _num(s, 5, 2, &month) and s[7] == u'-'
+            and _num(s, 8, 2, &day) and (s[10] == u'T' or s[10] == u't' or s[10] == u' ')
+            and _num(s, 11, 2, &hh) and s[13] == u':' and _num(s, 14, 2, &mm)
+            and s[16] == u':' and _num(s, 17, 2, &ss)):
+        return None
+    i = 19
+    if i < n and (s[i] == u'.' or s[i] == u','):
+        j = i + 1
+        nd = 0
+        while j < n and _dig(s[j]) >= 0:
+            if nd < 3:
+                frac = frac * 10 + _dig(s[j])
+            nd += 1
+            j += 1
+        if nd == 0:
+            return None
+        while nd < 3:
+            frac *= 10
+            nd += 1
+        i = j
+    if i == n or (i == n - 1 and (s[i] == u'Z' or s[i] == u'z')):
+        pass
+    elif s[i] == u'+' or s[i] == u'-':
+        sign = s[i]
+        om = 0
+        if n - i == 3:
+            if not _num(s, i + 1, 2, &oh):
+                return None
+        elif n - i == 5:
+            if not (_num(s, i + 1, 2, &oh) and _num(s, i + 3, 2, &om)):
+                return None
+        elif n - i == 6 and s[i + 3] == u':':
+            if not (_num(s, i + 1, 2, &oh) and _num(s, i + 4, 2, &om)):
+                return None
+        else:
+            return None
+        offset = oh * 60 + om
+        if sign == u'-':
+            offset = -offset
+    else:
+        return None
+    if month < 1 or month > 12 or day < 1 or year < 1 or hh > 23 or mm > 59 or ss > 59:
+        return None
+    mdays = _MDAYS[month - 1]
+    if month == 2 and (year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)):
+        mdays = 29
+    if day > mdays:
+        return None
+    cdef long long days = _days_from_civil(year, month, day)
+    return (days * 86400 + hh * 3600 + mm * 60 + ss - offset * 60) * 1000 + frac
 
 
-def ms_iso(ms: int) -> str:
+cdef str _ms_iso(long long ms):
+    cdef long long secs = _floordiv(ms, 1000)
+    cdef long long frac = ms - secs * 1000
+    cdef long long days = _floordiv(secs, 86400)
+    cdef long long rem = secs - days * 86400
+    cdef long long y, m, d
+    _civil_from_days(days, &y, &m, &d)
+    return "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" % (y, m, d, rem // 3600, (rem // 60) % 60,
+                                                   rem % 60, frac)
+
+
+def ms_iso(ms):
     """``YYYY-MM-DDTHH:MM:SS.mmmZ`` (UTC, three fractional digits), like JS toISOString."""
-    ms = int(ms)
-    secs, frac = divmod(ms, 1000)
-    days, rem = divmod(secs, 86400)
-    d = _dt.date.fromordinal(days + _EPOCH_DAYS)
-    hh, rem = divmod(rem, 3600)
-    mm, ss = divmod(rem, 60)
-    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{hh:02d}:{mm:02d}:{ss:02d}.{frac:03d}Z"
+    return _ms_iso(int(ms))
 
 
-def state_key(tag: str, window_key: str, user_key: str) -> str:
+def state_key(str tag, str window_key, str user_key):
     """``<tag>\\x1f<window ISO>\\x1f<user key>``: the row key of one window accumulator."""
-    return tag + SEP + window_key + SEP + user_key
+    return tag + _SEP + window_key + _SEP + user_key
 
 
-def split_partitions(messages: Sequence[Any], group: str) -> List[Tuple[Any, ...]]:
+def _sort_key(r):
+    return (r[0], r[1])
+
+
+def split_partitions(messages, str group):
     """Popped messages -> one ``(partition_id, partition_name, lease_id, consumer_group,
     messages, created_ms)`` per source partition, in first-seen order, each partition's
     messages sorted by (createdAt, id) and ``created_ms`` their createdAt in ms (0 when
     unreadable)."""
-    groups: Dict[str, List[Any]] = {}
-    for m in messages:
+    cdef dict groups = {}
+    cdef list g, rows, out = []
+    cdef dict m
+    for mo in messages:
+        m = <dict>mo
         pid = m.get("partitionId") or "unknown"
         g = groups.get(pid)
         if g is None:
             g = [pid, m.get("partition"), m.get("leaseId"), m.get("consumerGroup") or group, []]
             groups[pid] = g
         ms = iso_ms(m.get("createdAt"))
-        g[4].append((ms if ms is not None else 0, m.get("id") or "", m))
-    out: List[Tuple[Any, ...]] = []
-    for pid, pname, lease, cg, rows in groups.values():
-        rows.sort(key=lambda r: (r[0], r[1]))
-        out.append((pid, pname, lease, cg, [r[2] for r in rows], [r[0] for r in rows]))
+        (<list>g[4]).append((ms if ms is not None else 0, m.get("id") or "", m))
+    for g in groups.values():
+        rows = g[4]
+        rows.sort(key=_sort_key)
+        out.append((g[0], g[1], g[2], g[3], [r[2] for r in rows], [r[0] for r in rows]))
     return out
 
 
-def window_starts(ts: int, size_ms: int, slide_ms: int, offset_ms: int) -> List[int]:
-    """Starts of every window of length ``size_ms`` (starting at ``offset_ms`` + a
-    multiple of ``slide_ms``) that contains ``ts``, latest first."""
-    latest = ((ts - offset_ms) // slide_ms) * slide_ms + offset_ms
-    out = []
-    for i in range(size_ms // slide_ms):
+cdef list _starts(long long ts, long long size_ms, long long slide_ms, long long offset_ms):
+    cdef long long latest = _floordiv(ts - offset_ms, slide_ms) * slide_ms + offset_ms
+    cdef long long start
+    cdef long long i, n = size_ms // slide_ms
+    cdef list out = []
+    for i in range(n):
         start = latest - i * slide_ms
         if start <= ts < start + size_ms:
             out.append(start)
     return out
 
 
-def _num(v: Any) -> bool:
+def window_starts(ts, size_ms, slide_ms, offset_ms):
+    """Starts of every window of length ``size_ms`` (starting at ``offset_ms`` + a
+    multiple of ``slide_ms``) that contains ``ts``, latest first."""
+    return _starts(ts, size_ms, slide_ms, offset_ms)
+
+
+cdef inline bint _isnum(object v):
     t = type(v)
-    return t is int or t is float or (isinstance(v, (int, float)) and not isinstance(v, bool))
+    if t is int or t is float:
+        return True
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
-def _checked(v: Any, name: str) -> Any:
-    if hasattr(v, "__await__"):
-        raise TypeError(f"aggregate.{name} returned an awaitable; declare it with async def")
-    return v
-
-
-def agg_update(acc: Any, agg: Tuple[Sequence[str], Sequence[int], Sequence[Callable[[Any], Any]]],
-               value: Any) -> Dict[str, Any]:
-    """One aggregate step: a new accumulator dict (the old one is not changed)."""
-    nxt: Dict[str, Any] = dict(acc) if type(acc) is dict else {}
-    _agg_into(nxt, agg, value)
-    return nxt
-
-
-def _agg_into(nxt: Dict[str, Any],
-              agg: Tuple[Sequence[str], Sequence[int], Sequence[Callable[[Any], Any]]],
-              value: Any) -> None:
-    names, codes, extractors = agg
-    for i in range(len(names)):
+cdef void _agg_into(dict nxt, tuple names, tuple codes, tuple extractors, object value) except *:
+    cdef Py_ssize_t i, n = len(names)
+    cdef int code
+    cdef bint num
+    for i in range(n):
         name = names[i]
         code = codes[i]
         v = extractors[i](value)
-        num = _num(v)
-        if not num:
-            _checked(v, name)
-        if code == AGG_COUNT:
+        num = _isnum(v)
+        if not num and hasattr(v, "__await__"):
+            if hasattr(v, "close"):
+                v.close()
+            raise TypeError(f"aggregate.{name} returned an awaitable; declare it with async def")
+        if code == 0:
             nxt["count"] = nxt.get("count", 0) + (v if num else 1)
-        elif code == AGG_MIN:
+        elif code == 2:
             if num:
                 cur = nxt.get("min")
                 nxt["min"] = v if cur is None else min(cur, v)
-        elif code == AGG_MAX:
+        elif code == 3:
             if num:
                 cur = nxt.get("max")
                 nxt["max"] = v if cur is None else max(cur, v)
-        elif code == AGG_AVG:
+        elif code == 4:
             if num:
                 s = nxt.get("__avg_sum", 0) + v
                 c = nxt.get("__avg_count", 0) + 1
                 nxt["__avg_sum"] = s
                 nxt["__avg_count"] = c
                 nxt["avg"] = s / c
-        elif num:  # sum and any other name: a running total
+        elif num:
             nxt[name] = nxt.get(name, 0) + v
         elif name not in nxt:
             nxt[name] = 0
 
 
-def fold_windows(
-    accs: Dict[str, _Entry],
-    items: Sequence[Tuple[str, int, Any]],
-    tag: str,
-    size_ms: int,
-    slide_ms: int,
-    offset_ms: int,
-    reduce_fn: Optional[Callable[[Any, Any], Any]],
-    initial: Callable[[], Any],
-    agg: Optional[Tuple[Sequence[str], Sequence[int], Sequence[Callable[[Any], Any]]]],
-    watermark: Optional[int],
-    drop_late: bool,
-) -> Tuple[int, Optional[int]]:
+def agg_update(acc, agg, value):
+    """One aggregate step: a new accumulator dict (the old one is not changed)."""
+    cdef dict nxt = dict(acc) if type(acc) is dict else {}
+    _agg_into(nxt, tuple(agg[0]), tuple(agg[1]), tuple(agg[2]), value)
+    return nxt
+
+
+def fold_windows(dict accs, items, str tag, long long size_ms, long long slide_ms,
+                 long long offset_ms, reduce_fn, initial, agg, watermark, bint drop_late):
     """Fold ``(user_key, ts, value)`` items into ``accs`` (state key -> entry), each
     into every window containing ``ts``. With ``watermark`` set, items with
     ``ts < watermark`` are late: skipped when ``drop_late``. Returns (late items
     dropped, largest ts seen or None)."""
-    dropped = 0
-    max_ts: Optional[int] = None
-    iso_cache: Dict[int, str] = {}
-    for user_key, ts, value in items:
-        if max_ts is None or ts > max_ts:
+    cdef long long dropped = 0, ts, max_ts = 0, start, wm = 0
+    cdef bint seen = False, has_wm = watermark is not None
+    cdef dict iso_cache = {}
+    cdef list e
+    cdef tuple names = None, codes = None, extractors = None
+    cdef str wkey, sk, user_key
+    if has_wm:
+        wm = watermark
+    if agg is not None:
+        names, codes, extractors = tuple(agg[0]), tuple(agg[1]), tuple(agg[2])
+    for item in items:
+        user_key = item[0]
+        ts = item[1]
+        value = item[2]
+        if not seen or ts > max_ts:
             max_ts = ts
-        if watermark is not None and ts < watermark and drop_late:
+            seen = True
+        if has_wm and ts < wm and drop_late:
             dropped += 1
             continue
-        for start in window_starts(ts, size_ms, slide_ms, offset_ms):
-            wkey = iso_cache.get(start)
+        for start_o in _starts(ts, size_ms, slide_ms, offset_ms):
+            start = start_o
+            wkey = iso_cache.get(start_o)
             if wkey is None:
-                wkey = iso_cache[start] = ms_iso(start)
-            sk = tag + SEP + wkey + SEP + user_key
+                wkey = _ms_iso(start)
+                iso_cache[start_o] = wkey
+            sk = tag + _SEP + wkey + _SEP + user_key
             e = accs.get(sk)
             if e is None:
-                e = [user_key, start, start + size_ms, wkey, initial(), False, False]
+                e = [user_key, start_o, start + size_ms, wkey, initial(), False, False]
                 accs[sk] = e
-            if agg is not None:
+            if names is not None:
                 acc = e[4]
                 if type(acc) is not dict:
-                    acc = e[4] = {}
-                _agg_into(acc, agg, value)  # entries own their dicts: update in place
+                    acc = {}
+                    e[4] = acc
+                _agg_into(<dict>acc, names, codes, extractors, value)
             else:
-                assert reduce_fn is not None
                 e[4] = reduce_fn(e[4], value)
             e[5] = True
-    return dropped, max_ts
+    return dropped, (max_ts if seen else None)
 
 
-def close_windows(
-    accs: Dict[str, _Entry], clock: Optional[float], grace_ms: int,
-    finish: Optional[Callable[[Any], Any]],
-) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+def close_windows(dict accs, clock, long long grace_ms, finish):
     """(state ops, emits): a window with ``end + grace <= clock`` is emitted (its value
     passed through ``finish``) and its stored row deleted; other touched windows are
     upserted; untouched stored windows are left alone."""
-    ops: List[Dict[str, Any]] = []
-    emits: List[Dict[str, Any]] = []
-    for sk, e in accs.items():
-        if clock is not None and e[2] + grace_ms <= clock:
+    cdef list ops = [], emits = [], e
+    cdef bint has_clock = clock is not None
+    for sk, eo in accs.items():
+        e = <list>eo
+        if has_clock and e[2] + grace_ms <= clock:
             acc = e[4]
             emits.append({"key": e[0], "windowStart": e[1], "windowEnd": e[2],
-                          "windowKey": e[3], "value": finish(acc) if finish else acc})
+                          "windowKey": e[3], "value": finish(acc) if finish is not None else acc})
             if e[6]:
                 ops.append({"type": "delete", "key": sk})
         elif e[5]:
@@ -253,17 +327,16 @@ def close_windows(
     return ops, emits
 
 
-def sink_items(queue: str, partition: str, values: Sequence[Any]) -> List[Dict[str, Any]]:
+def sink_items(str queue, str partition, values):
     """Push items of one sink queue/partition: a dict value is the payload, anything
     else travels as ``{"value": v}``."""
     return [{"queue": queue, "partition": partition,
              "payload": v if type(v) is dict else {"value": v}} for v in values]
 
 
-def encode_cycle(query_id: str, partition_id: str, group: str, state_ops: Any,
-                 push_items: Any, ack: Any, release_lease: bool) -> bytes:
+def encode_cycle(query_id, partition_id, group, state_ops, push_items, ack, release_lease):
     """The JSON body of ``POST /streams/v1/cycle`` (keys in the SDKs' order)."""
-    return orjson.dumps({
+    return _dumps({
         "query_id": query_id, "partition_id": partition_id, "consumer_group": group,
         "state_ops": state_ops, "push_items": push_items, "ack": ack,
         "release_lease": bool(release_lease),

@@ -138,6 +138,8 @@ def _num(v: Any) -> bool:
 
 def _checked(v: Any, name: str) -> Any:
     if hasattr(v, "__await__"):
+        if hasattr(v, "close"):
+            v.close()  # never awaited: close it so it does not warn later
         raise TypeError(f"aggregate.{name} returned an awaitable; declare it with async def")
     return v
 
