@@ -35,7 +35,8 @@ WINDOW_SECONDS = 1
 # ---------------------------------------------------------------- worker (any SDK)
 
 
-async def _worker(url: str, src: str, sink: str, query: str, n: int, batch: int) -> Dict[str, Any]:
+async def _worker(url: str, src: str, sink: str, query: str, n: int, batch: int,
+                  extra: Dict[str, Any]) -> Dict[str, Any]:
     from queen import Queen, Stream
 
     async with Queen(url) as q:
@@ -47,7 +48,7 @@ async def _worker(url: str, src: str, sink: str, query: str, n: int, batch: int)
                   .to(q.queue(sink)))
         c0, t0 = time.process_time(), time.perf_counter()
         runner = await stream.run(query_id=query, url=url, batch_size=batch,
-                                  max_partitions=PARTITIONS)
+                                  max_partitions=PARTITIONS, **extra)
         deadline = t0 + max(120.0, n / 200.0)
         # both SDKs expose only metrics(): poll them
         while runner.metrics()["messagesTotal"] < n and time.perf_counter() < deadline:  # noqa: ASYNC110
@@ -136,13 +137,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     ap.add_argument("--upstream", default="/work/upstream-2.6.0/bin/python",
                     help="python of a venv with upstream queen-mq ('' to skip)")
     ap.add_argument("--json")
+    ap.add_argument("--concurrency", type=int, default=4,
+                    help="also run this SDK with run(concurrency=N) (an option upstream lacks)")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--src")
     ap.add_argument("--sink")
     ap.add_argument("--query")
     a = ap.parse_args(argv)
     if a.worker:
-        print(json.dumps(asyncio.run(_worker(a.url, a.src, a.sink, a.query, a.n, a.batch))))
+        extra = {"concurrency": a.concurrency} if a.concurrency > 1 else {}
+        print(json.dumps(asyncio.run(_worker(a.url, a.src, a.sink, a.query, a.n, a.batch,
+                                             extra))))
         return 0
 
     server = None
@@ -156,13 +161,17 @@ def main(argv: Optional[List[str]] = None) -> int:
     results: Dict[str, Any] = {"n": a.n, "url": url, "embedded": server is not None}
     try:
         asyncio.run(_preload(url, src, a.n))
-        sides = [("ours", sys.executable)]
+        sides = [("ours", sys.executable, 1)]
         if a.upstream and os.path.exists(a.upstream):
-            sides.append(("upstream", a.upstream))
-        for name, python in sides:
+            sides.append(("upstream", a.upstream, 1))
+        if a.concurrency > 1:
+            sides.append((f"ours-c{a.concurrency}", sys.executable, a.concurrency))
+            sinks[f"ours-c{a.concurrency}"] = f"bench-streams-sink-oursc-{run_id}"
+        for name, python, conc in sides:
             results[name] = _run_worker(python, [
                 "--url", url, "--src", src, "--sink", sinks[name], "--n", str(a.n),
-                "--batch", str(a.batch), "--query", f"bench-{name}-{run_id}"])
+                "--batch", str(a.batch), "--query", f"bench-{name}-{run_id}",
+                "--concurrency", str(conc)])
             print(_row(name, results[name], a.n), flush=True)
         ours, up = results.get("ours", {}), results.get("upstream", {})
         if ours.get("msgs_per_s") and up.get("msgs_per_s"):
@@ -170,6 +179,12 @@ def main(argv: Optional[List[str]] = None) -> int:
             results["cpu_ratio"] = ours["cpu_us_per_msg"] / up["cpu_us_per_msg"]
             print(f"ours vs upstream: {results['rate_ratio']:.1f}x the messages/s, "
                   f"{results['cpu_ratio']:.2f}x the client CPU per message")
+        many = results.get(f"ours-c{a.concurrency}", {})
+        if many.get("msgs_per_s") and up.get("msgs_per_s"):
+            results["rate_ratio_concurrent"] = many["msgs_per_s"] / up["msgs_per_s"]
+            print(f"ours with concurrency={a.concurrency} vs upstream: "
+                  f"{results['rate_ratio_concurrent']:.1f}x the messages/s, "
+                  f"{many['cpu_us_per_msg'] / up['cpu_us_per_msg']:.2f}x the client CPU")
         if a.json:
             with open(a.json, "w") as fh:
                 json.dump(results, fh, indent=2)

@@ -285,3 +285,22 @@ async def test_stop_ends_the_runner_and_a_new_one_continues(
     finally:
         await again.stop()
     assert [d for _, d in sink.rows] == [{"i": 0}, {"i": 1}]
+
+
+async def test_concurrent_pop_loops_keep_each_partition_in_order(
+        queen: Queen, needs015: None, make_queue: MakeQueue) -> None:
+    src, dst = await make_queue("src"), await make_queue("dst")
+    for p in ("a", "b", "c"):
+        await push(queen, src, p, [{"p": p, "i": i} for i in range(30)])
+    runner = await (Stream.from_(queen.queue(src)).map(lambda m: m["data"])
+                    .to(queen.queue(dst), partition=lambda v: v["p"])
+                    .run(query_id=src, concurrency=3, batch_size=7, max_partitions=1, **FAST))
+    sink = Sink(queen, dst)
+    try:
+        await wait_for(lambda: sink.count_at_least(90), "every record")
+    finally:
+        await runner.stop()
+    got = sink.by_partition()
+    assert {p: [d["i"] for d in rows] for p, rows in got.items()} == {
+        p: list(range(30)) for p in ("a", "b", "c")}
+    assert runner.metrics()["messagesTotal"] == 90

@@ -108,7 +108,7 @@ def _camel(name: str) -> str:
 
 _KNOWN = {"batchSize", "maxPartitions", "maxWaitMillis", "subscriptionMode",
           "subscriptionFrom", "reset", "consumerGroup", "onError", "bearerToken", "logger",
-          "conflation"}
+          "conflation", "concurrency"}
 
 
 class Runner:
@@ -131,9 +131,11 @@ class Runner:
         self.consumer_group: str = o.get("consumerGroup") or wire.group_for(query_id)
         self.on_error: Optional[Callable[[BaseException, Dict[str, Any]], Any]] = o.get("onError")
         self.logger: Any = o.get("logger") or _DefaultLogger()
-        if self.batch_size < 1 or self.max_partitions < 1 or self.max_wait_millis < 0:
-            raise QueenValidationError("batch_size and max_partitions must be >= 1 and "
-                                       "max_wait_millis >= 0")
+        self.concurrency = int(o.get("concurrency") or 1)
+        if (self.batch_size < 1 or self.max_partitions < 1 or self.max_wait_millis < 0
+                or self.concurrency < 1):
+            raise QueenValidationError("batch_size, max_partitions and concurrency must be >= 1 "
+                                       "and max_wait_millis >= 0")
         if o.get("conflation"):
             raise QueenServerFeatureError("conflation", None,
                                           "it needs a Queen broker >= 1.1.0 (0.15.1 has none)")
@@ -147,7 +149,7 @@ class Runner:
         self._gen: Optional[str] = None
         self._stopped = False
         self._stop_event = asyncio.Event()
-        self._loop_task: Optional[asyncio.Task[None]] = None
+        self._loop_tasks: List[asyncio.Task[None]] = []
         self._flush_task: Optional[asyncio.Task[None]] = None
         self._recent: Dict[str, Tuple[Optional[str], int]] = {}
         self._locks: Dict[str, asyncio.Lock] = {}
@@ -188,7 +190,9 @@ class Runner:
                 "seen in two partitions has two independent windows/buckets")
         if st.window is not None and st.window.idle_flush_ms > 0:
             self._flush_task = asyncio.ensure_future(self._flush_loop(st.window.idle_flush_ms))
-        self._loop_task = asyncio.ensure_future(self._loop())
+        # Several pop loops overlap one partition's commit with other partitions' pops;
+        # a partition stays leased until its cycle commits, so its order is kept.
+        self._loop_tasks = [asyncio.ensure_future(self._loop()) for _ in range(self.concurrency)]
         return self
 
     async def stop(self) -> None:
@@ -199,8 +203,8 @@ class Runner:
         if self._flush_task is not None:
             self._flush_task.cancel()
             await asyncio.gather(self._flush_task, return_exceptions=True)
-        if self._loop_task is not None:
-            await asyncio.gather(self._loop_task, return_exceptions=True)
+        if self._loop_tasks:
+            await asyncio.gather(*self._loop_tasks, return_exceptions=True)
 
     def metrics(self) -> Dict[str, Any]:
         """Counters (upstream's names) plus ``queryId`` and ``serverQueryId``."""
@@ -208,7 +212,7 @@ class Runner:
 
     @property
     def running(self) -> bool:
-        return self._loop_task is not None and not self._loop_task.done()
+        return any(not t.done() for t in self._loop_tasks)
 
     # ------------------------------------------------------------ plumbing
 

@@ -178,7 +178,8 @@ class Stream:
         accepted for upstream compatibility and not needed. Options (snake_case or
         camelCase): ``batch_size`` (200), ``max_partitions`` (4), ``max_wait_millis``
         (1000), ``subscription_mode``, ``subscription_from``, ``reset``,
-        ``consumer_group`` (``streams.<query_id>``), ``on_error(err, ctx)``, ``logger``.
+        ``consumer_group`` (``streams.<query_id>``), ``on_error(err, ctx)``, ``logger``,
+        ``concurrency`` (1: pop loops working on different partitions at once).
         """
         from .runner import Runner
 
