@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -63,27 +62,6 @@ async def _worker(url: str, src: str, sink: str, query: str, n: int, batch: int,
 
 
 # ---------------------------------------------------------------- orchestrator
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _start_embedded() -> tuple[str, subprocess.Popen[bytes]]:
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "queen.testing", "--compat", "0.15",
-                             "--port", str(port)], stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                return url, proc
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("the embedded server did not start")
 
 
 async def _preload(url: str, src: str, n: int) -> None:
@@ -153,7 +131,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     server = None
     url = a.url
     if not url:
-        url, server = _start_embedded()
+        from bench_server import start_embedded  # our venv only (imports aiohttp)
+
+        server, url = start_embedded("0.15")
     run_id = uuid.uuid4().hex[:8]
     src = f"bench-streams-src-{run_id}"
     sinks = {"ours": f"bench-streams-sink-ours-{run_id}",

@@ -19,14 +19,18 @@ class StreamsHttpError(QueenHTTPError):
     """A ``/streams/v1`` call answered with an error status (e.g. a 400)."""
 
 
-class StreamsRegisterFailed(QueenError):
+class _WithBody(QueenError):
+    code = ""
+
+    def __init__(self, message: str, body: Optional[Any] = None) -> None:
+        super().__init__(message)
+        self.body = body  # the server's answer
+
+
+class StreamsRegisterFailed(_WithBody):
     """Registering the query failed (``success: false``); the text is the server's."""
 
     code = "STREAMS_REGISTER_FAILED"
-
-    def __init__(self, message: str, body: Any = None) -> None:
-        super().__init__(message)
-        self.body = body
 
 
 class StreamsConfigHashMismatch(StreamsRegisterFailed):
@@ -36,24 +40,16 @@ class StreamsConfigHashMismatch(StreamsRegisterFailed):
     code = "STREAMS_CONFIG_HASH_MISMATCH"
 
 
-class StreamsCycleFailed(QueenError):
+class StreamsCycleFailed(_WithBody):
     """The server refused a cycle; nothing of it was stored."""
 
     code = "STREAMS_CYCLE_FAILED"
 
-    def __init__(self, message: str, body: Any = None) -> None:
-        super().__init__(message)
-        self.body = body
 
-
-class StreamsStateGetFailed(QueenError):
+class StreamsStateGetFailed(_WithBody):
     """Reading the query's state failed."""
 
     code = "STREAMS_STATE_GET_FAILED"
-
-    def __init__(self, message: str, body: Optional[Any] = None) -> None:
-        super().__init__(message)
-        self.body = body
 
 
 __all__ = ["StreamsHttpError", "StreamsRegisterFailed", "StreamsConfigHashMismatch",

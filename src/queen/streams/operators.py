@@ -90,37 +90,31 @@ class _UserFn:
 # ---------------------------------------------------------------- stateless
 
 
-class MapOperator:
+class _Stateless:
+    kind = ""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.call = _UserFn(fn, f"{self.kind}(fn)")
+        self.config: Dict[str, Any] = {}
+
+
+class MapOperator(_Stateless):
     """``value := fn(x, ctx)``."""
 
     kind = "map"
 
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        self.fn = fn
-        self.call = _UserFn(fn, "map(fn)")
-        self.config: Dict[str, Any] = {}
 
-
-class FilterOperator:
+class FilterOperator(_Stateless):
     """Keep the record when ``predicate(x, ctx)`` is truthy."""
 
     kind = "filter"
 
-    def __init__(self, predicate: Callable[..., Any]) -> None:
-        self.fn = predicate
-        self.call = _UserFn(predicate, "filter(predicate)")
-        self.config: Dict[str, Any] = {}
 
-
-class FlatMapOperator:
+class FlatMapOperator(_Stateless):
     """One record per element of the list ``fn(x, ctx)`` returns."""
 
     kind = "flatMap"
-
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        self.fn = fn
-        self.call = _UserFn(fn, "flat_map(fn)")
-        self.config: Dict[str, Any] = {}
 
 
 class KeyByOperator:
