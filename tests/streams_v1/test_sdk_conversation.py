@@ -119,3 +119,25 @@ async def test_same_conversation_as_upstream(embedded_server: Callable[..., Any]
     # the sink holds the bare accumulators in partitions named like the source's
     assert sorted(sink.rows, key=lambda r: r[0]) == [
         ("c1", {"count": 4, "max": 40, "sum": 100}), ("c2", {"count": 2, "max": 6, "sum": 11})]
+
+
+async def test_idle_flush_asks_only_when_a_stored_window_is_ripe(
+        embedded_server: Callable[..., Any]) -> None:
+    srv = embedded_server(compat="0.15")
+    async with Queen(srv.url) as q:
+        await q.queue("src").create()
+        await q.queue("src").partition("p").push([{"n": 1}])
+        host = RecordingHost(q.queue("src").host)
+        runner = await (Stream.from_(Source("src", host))
+                        .window_tumbling(seconds=3600, idle_flush_ms=50)
+                        .reduce(lambda a, v: a + v["n"], 0).foreach(lambda v: None)
+                        .run(query_id="quiet", max_wait_millis=100))
+        try:
+            await wait_for(lambda: runner.metrics()["messagesTotal"] == 1, "the cycle")
+            ticks = runner.metrics()["lastFlushAt"]
+            await wait_for(lambda: runner.metrics()["lastFlushAt"] != ticks, "a flush tick")
+        finally:
+            await runner.stop()
+    probes = [b for b in _bodies(host.sent, "/streams/v1/state/get") if "key_prefix" in b]
+    # the hour-long window this runner stored is not ripe: no probe was needed
+    assert probes == []

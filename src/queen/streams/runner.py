@@ -154,6 +154,10 @@ class Runner:
         self._recent: Dict[str, Tuple[Optional[str], int]] = {}
         self._locks: Dict[str, asyncio.Lock] = {}
         self._watermarks: Dict[str, float] = {}
+        # windowEnd of every stored window row per partition as of our last commit
+        # (absent = unknown): the idle flush asks the server only when one is ripe.
+        self._ends: Dict[str, List[int]] = {}
+        self._next_ends: Dict[str, List[int]] = {}
         self._stats: Dict[str, Any] = {
             "cyclesTotal": 0, "flushCyclesTotal": 0, "messagesTotal": 0, "pushItemsTotal": 0,
             "stateOpsTotal": 0, "lateEventsTotal": 0, "errorsTotal": 0, "lastCycleAt": None,
@@ -317,6 +321,8 @@ class Runner:
             try:
                 await self._cycle(pid, pname, lease, group, msgs, created)
             except Exception as err:  # noqa: BLE001 - reported; the partition comes again
+                self._ends.pop(pid, None)
+                self._next_ends.pop(pid, None)
                 if isinstance(err, _Phase):
                     self._report(err.err, {"phase": err.phase, "partition": pid})
                 else:
@@ -383,6 +389,9 @@ class Runner:
         items = await self._terminal(emits, pid, pname)
         ack = wire.cycle_ack(msgs[-1], lease, len(msgs))
         await self._commit(pid, group, ops, items, ack)
+        ends = self._next_ends.pop(pid, None)
+        if ends is not None:
+            self._ends[pid] = ends
 
     async def _timestamps(self, pid: str, recs: Sequence[List[Any]]
                           ) -> List[Tuple[str, int, Any]]:
@@ -461,6 +470,9 @@ class Runner:
         else:
             clock = batch_clock
         ops, emits = _core.close_windows(accs, clock, w.grace_period_ms, red.finish)
+        grace = w.grace_period_ms
+        self._next_ends[pid] = sorted(e[2] for e in accs.values()
+                                      if clock is None or e[2] + grace > clock)
         if w.event_time_fn and clock is not None:
             ops.append({"type": "upsert", "key": WATERMARK_KEY, "value": {"eventTimeMs": clock}})
         return ops, emits
@@ -606,11 +618,13 @@ class Runner:
                 return
         else:
             ripe = int(clock - w.grace_period_ms)
-            if ripe < 0:
-                return
+            known = self._ends.get(pid)
+            if ripe < 0 or st.reducer is None or (known is not None and (
+                    not known or known[0] > ripe)):
+                return  # nothing stored, or nothing we stored is ripe yet
             rows = await self._state(pid, key_prefix=w.operator_tag + "\x1f",
                                      ripe_at_or_before=ripe)
-            finish = st.reducer.finish if st.reducer is not None else None
+            finish = st.reducer.finish
             ops, emits = [], []
             for key, value in rows.items():
                 parts = parse_state_key(key)
@@ -624,7 +638,7 @@ class Runner:
                               else _core.iso_ms(parts["windowKey"]) or 0,
                               "windowEnd": value.get("windowEnd") if isdict else None,
                               "windowKey": parts["windowKey"],
-                              "value": finish(acc) if finish else acc})
+                              "value": finish(acc)})
                 ops.append({"type": "delete", "key": key})
             if not emits:
                 return
@@ -632,6 +646,8 @@ class Runner:
         items = await self._terminal(emits, pid, pname)
         self._stats["flushCyclesTotal"] += 1
         await self._commit(pid, self.consumer_group, ops, items, None)
+        if not isinstance(w, WindowSessionOperator) and pid in self._ends:
+            self._ends[pid] = [e for e in self._ends[pid] if e > ripe]
 
 
 # ---------------------------------------------------------------- helpers
