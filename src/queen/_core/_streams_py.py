@@ -15,7 +15,6 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import orjson
 
 __all__ = [
-    "SEP", "AGG_COUNT", "AGG_SUM", "AGG_MIN", "AGG_MAX", "AGG_AVG", "AGG_OTHER",
     "iso_ms", "ms_iso", "state_key", "split_partitions", "window_starts", "fold_windows",
     "close_windows", "agg_update", "sink_items", "encode_cycle",
 ]
