@@ -202,3 +202,26 @@ def test_sliding_window_gate() -> None:
 def test_gate_context_aliases() -> None:
     c = ctx({}, 5)
     assert (c.streamTimeMs, c.partitionId, c.partition, c.key) == (5, "pid", "p", "k")
+
+
+async def test_run_validates_before_sending() -> None:
+    class Host:
+        closed = False
+        sent: list = []
+
+        async def send(self, request: Any) -> Any:
+            self.sent.append(request)
+            raise AssertionError("nothing may be sent")
+
+        async def generation(self) -> str:
+            return "0.15"
+
+    class Nameless:
+        name = None
+        host = Host()
+
+    with pytest.raises(QueenValidationError, match="named queue"):
+        await Stream.from_(Nameless()).map(f).run(query_id="q")
+    with pytest.raises(QueenValidationError, match="query_id must be a str"):
+        await Stream.from_(Nameless()).map(f).run(query_id=5)  # type: ignore[arg-type]
+    assert Host.sent == []

@@ -185,11 +185,13 @@ class Stream:
 
         if not query_id:
             raise ValueError("run requires query_id=...")
+        if not isinstance(query_id, str):
+            raise QueenValidationError(f"query_id must be a str, got {query_id!r}")
         compiled = self._compile()
         host = getattr(self._source, "host", None)
-        if host is None or not hasattr(host, "send"):
+        if host is None or not hasattr(host, "send") or not self.source_queue:
             raise QueenValidationError(
-                "Stream.from_() needs a queue builder of a queen.Queen client "
+                "Stream.from_() needs a named queue of a queen.Queen client "
                 "(Stream.from_(queen.queue('name'))) to reach the server")
         runner = Runner(compiled, host, query_id, url=url, **opts)
         await runner.start()
