@@ -187,3 +187,21 @@ def test_twins_agree_on_timestamps(ms: int) -> None:
     text = pure.ms_iso(ms)
     assert compiled.ms_iso(ms) == text
     assert compiled.iso_ms(text) == pure.iso_ms(text) == ms
+
+
+_near_iso = st.builds(
+    lambda y, mo, d, h, mi, s, frac, tz: f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{s:02d}"
+                                         f"{frac}{tz}",
+    st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32), st.integers(0, 25),
+    st.integers(0, 61), st.integers(0, 61), st.sampled_from(["", ".", ".5", ".123456", ",12"]),
+    st.sampled_from(["", "Z", "z", "+00", "+05:30", "-0800", "+1", "Zx", " "]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.one_of(_near_iso, st.text(max_size=30)))
+def test_twins_agree_on_any_text(text: str) -> None:
+    try:
+        compiled = core_pkg.load(pure=False)
+    except ImportError:
+        pytest.skip("compiled core not built")
+    assert compiled.iso_ms(text) == core_pkg.load(pure=True).iso_ms(text)
