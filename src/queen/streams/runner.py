@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -22,6 +21,16 @@ from .. import log as qlog
 from ..errors import QueenError, QueenHTTPError, QueenServerFeatureError, QueenValidationError
 from ..seam import Host
 from ..wire import streams as wire
+from .compute import (
+    apply_pre,
+    clone,
+    emit_ctx,
+    fold_async,
+    no_awaitables,
+    now_ms,
+    run_sessions,
+    seed,
+)
 from .errors import (
     StreamsConfigHashMismatch,
     StreamsCycleFailed,
@@ -31,9 +40,7 @@ from .errors import (
 )
 from .operators import (
     FilterOperator,
-    FlatMapOperator,
     MapOperator,
-    StatelessOp,
     parse_state_key,
     queue_name_of,
     resolve,
@@ -91,10 +98,6 @@ class GateContext:
         self.partition_id = self.partitionId = partition_id
         self.partition = partition
         self.key = key
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def _now_iso() -> str:
@@ -265,7 +268,7 @@ class Runner:
         return lock
 
     def _touch(self, pid: str, name: Optional[str]) -> None:
-        now = _now_ms()
+        now = now_ms()
         self._recent[pid] = (name, now)
         for old, (_, at) in list(self._recent.items()):
             if at < now - _RECENT_MS:
@@ -360,7 +363,7 @@ class Runner:
         recs = [[m, m, m.get("data"), m.get("partitionId") or pid, c]
                 for m, c in zip(msgs, created)]
         for op in self.stream.stages.pre:
-            recs = await _apply_pre(op, recs)
+            recs = await apply_pre(op, recs)
         kb = self.stream.stages.key_by
         if kb is not None:
             fn = kb.fn
@@ -454,16 +457,16 @@ class Runner:
             return [], emits
         loaded = await self._state(pid)
         wm = self._load_watermark(pid, loaded) if w.event_time_fn else None
-        accs = _seed(loaded, w.operator_tag)
+        accs = seed(loaded, w.operator_tag)
         late_wm = int(wm) if wm is not None else None
         if red.is_async:
-            dropped, max_ts = await _fold_async(accs, items, w, red, late_wm)
+            dropped, max_ts = await fold_async(accs, items, w, red, late_wm)
         else:
             dropped, max_ts = _core.fold_windows(
                 accs, items, w.operator_tag, w.size_ms, w.slide_ms, w.offset_ms,
                 None if red.agg is not None else red.fn, red.make_initial, red.agg, late_wm,
                 w.drop_late)
-            _no_awaitables(accs)
+            no_awaitables(accs)
         self._stats["lateEventsTotal"] += dropped
         if w.event_time_fn:
             clock = self._advance_watermark(pid, max_ts)
@@ -499,8 +502,8 @@ class Runner:
         if w.event_time_fn:
             now = self._advance_watermark(pid, max_ts)
         else:
-            now = _now_ms()
-        ops, emits = await _run_sessions(w, red, loaded, kept, now)
+            now = now_ms()
+        ops, emits = await run_sessions(w, red, loaded, kept, now)
         if w.event_time_fn and now is not None:
             ops.append({"type": "upsert", "key": WATERMARK_KEY, "value": {"eventTimeMs": now}})
         return ops, emits
@@ -510,7 +513,7 @@ class Runner:
         for op in self.stream.stages.post:
             nxt: List[Dict[str, Any]] = []
             for e in emits:
-                ctx = _emit_ctx(e, pid, pname)
+                ctx = emit_ctx(e, pid, pname)
                 v = e["value"]
                 out = await resolve(op.call(v, ctx))
                 if isinstance(op, MapOperator):
@@ -533,7 +536,7 @@ class Runner:
             return []
         if sink.kind == "sink":
             return sink.build_push_items([e["value"] for e in emits], pname)  # type: ignore
-        await sink.run_effects([(e["value"], _emit_ctx(e, pid, pname)) for e in emits])
+        await sink.run_effects([(e["value"], emit_ctx(e, pid, pname)) for e in emits])
         return []
 
     # ------------------------------------------------------------ gate
@@ -545,14 +548,14 @@ class Runner:
         loaded = await self._state(pid)
         live: Dict[str, Any] = {}
         touched: Dict[str, None] = {}
-        now = _now_ms()
+        now = now_ms()
         allowed: List[List[Any]] = []
         denied_at = -1
         for i, r in enumerate(recs):
             key = r[3]
             if key not in live:
                 stored = loaded.get(key)
-                live[key] = _clone(stored) if stored is not None else {}
+                live[key] = clone(stored) if stored is not None else {}
             ctx = GateContext(live[key], now, pid, pname, key)
             try:
                 ok = await gate.evaluate(r[2], ctx)
@@ -607,13 +610,13 @@ class Runner:
         st = self.stream.stages
         w = st.window
         assert w is not None
-        clock = self._watermarks.get(pid) if w.event_time_fn else _now_ms()
+        clock = self._watermarks.get(pid) if w.event_time_fn else now_ms()
         if clock is None:
             return
         if isinstance(w, WindowSessionOperator):
             loaded = await self._state(pid)
             assert st.reducer is not None
-            ops, emits = await _run_sessions(w, st.reducer, loaded, [], clock)
+            ops, emits = await run_sessions(w, st.reducer, loaded, [], clock)
             if not emits:
                 return
         else:
@@ -648,157 +651,6 @@ class Runner:
         await self._commit(pid, self.consumer_group, ops, items, None)
         if not isinstance(w, WindowSessionOperator) and pid in self._ends:
             self._ends[pid] = [e for e in self._ends[pid] if e > ripe]
-
-
-# ---------------------------------------------------------------- helpers
-
-
-async def _apply_pre(op: StatelessOp, recs: List[List[Any]]) -> List[List[Any]]:
-    call = op.call
-    out: List[List[Any]] = []
-    if isinstance(op, MapOperator):
-        for r in recs:
-            v = call(r[1], None)
-            if hasattr(v, "__await__"):
-                v = await v
-            out.append([r[0], v, v, r[3], r[4]])
-    elif isinstance(op, FilterOperator):
-        for r in recs:
-            keep = call(r[1], None)
-            if hasattr(keep, "__await__"):
-                keep = await keep
-            if keep:
-                out.append(r)
-    elif isinstance(op, FlatMapOperator):
-        for r in recs:
-            vs = await resolve(call(r[1], None))
-            if not isinstance(vs, list):
-                raise TypeError(f"flat_map fn must return a list (got {type(vs).__name__})")
-            out.extend([r[0], v, v, r[3], r[4]] for v in vs)
-    return out
-
-
-def _emit_ctx(e: Dict[str, Any], pid: str, pname: Optional[str]) -> Dict[str, Any]:
-    return {"partition": pname, "partitionId": pid, "key": e.get("key"),
-            "windowKey": e.get("windowKey"), "windowStart": e.get("windowStart"),
-            "windowEnd": e.get("windowEnd")}
-
-
-def _clone(v: Any) -> Any:
-    import orjson
-    if isinstance(v, (dict, list)):
-        return orjson.loads(orjson.dumps(v))
-    return v
-
-
-def _seed(loaded: Dict[str, Any], tag: str) -> Dict[str, List[Any]]:
-    """Accumulator entries of this window operator from the stored rows."""
-    accs: Dict[str, List[Any]] = {}
-    for sk, value in loaded.items():
-        parts = parse_state_key(sk)
-        if parts is None or parts["operatorTag"].startswith("__"):
-            continue
-        if tag and parts["operatorTag"] != tag:
-            continue
-        isdict = isinstance(value, dict)
-        ws = value.get("windowStart") if isdict else None
-        if not isinstance(ws, (int, float)):
-            ws = _core.iso_ms(parts["windowKey"]) or 0
-        we = value.get("windowEnd") if isdict else None
-        if not isinstance(we, (int, float)):
-            we = ws
-        acc = value.get("acc") if isdict and value.get("acc") is not None else value
-        accs[sk] = [parts["userKey"], ws, we, parts["windowKey"], acc, False, True]
-    return accs
-
-
-def _no_awaitables(accs: Dict[str, List[Any]]) -> None:
-    for e in accs.values():
-        acc = e[4]
-        if e[5] and hasattr(acc, "__await__"):
-            if hasattr(acc, "close"):
-                acc.close()
-            raise TypeError("the reduce function returned an awaitable: declare it with "
-                            "async def so the SDK awaits it")
-
-
-async def _fold_async(accs: Dict[str, List[Any]], items: Sequence[Tuple[str, int, Any]],
-                      w: Any, red: Any, watermark: Optional[int]) -> Tuple[int, Optional[int]]:
-    """``fold_windows`` for async reducers/extractors (awaited one by one, in order)."""
-    dropped = 0
-    max_ts: Optional[int] = None
-    for key, ts, value in items:
-        max_ts = ts if max_ts is None or ts > max_ts else max_ts
-        if watermark is not None and ts < watermark and w.drop_late:
-            dropped += 1
-            continue
-        for start in _core.window_starts(ts, w.size_ms, w.slide_ms, w.offset_ms):
-            wkey = _core.ms_iso(start)
-            sk = _core.state_key(w.operator_tag, wkey, key)
-            e = accs.get(sk)
-            if e is None:
-                e = accs[sk] = [key, start, start + w.size_ms, wkey, red.make_initial(),
-                                False, False]
-            e[4] = await red.step(e[4], value)
-            e[5] = True
-    return dropped, max_ts
-
-
-async def _run_sessions(w: WindowSessionOperator, red: Any, loaded: Dict[str, Any],
-                        items: Sequence[Tuple[str, int, Any]], now: Optional[float]
-                        ) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
-    """Session bookkeeping: extend, close on a gap, close idle sessions at ``now``."""
-    prefix = w.open_prefix
-    sessions: Dict[str, Dict[str, Any]] = {}
-    for sk, v in loaded.items():
-        if not sk.startswith(prefix) or sk.count("\x1f") != 2:
-            continue
-        isdict = isinstance(v, dict)
-        start = v.get("sessionStart") if isdict else None
-        last = v.get("lastEventTime") if isdict else None
-        sessions[sk[len(prefix):]] = {
-            "acc": v.get("acc") if isdict and v.get("acc") is not None
-            else red.make_initial(session=True),
-            "start": start if isinstance(start, (int, float)) else None,
-            "last": last if isinstance(last, (int, float)) else None,
-            "dirty": False, "seeded": True, "closed": False}
-    emits: List[Dict[str, Any]] = []
-
-    def emit(key: str, s: Dict[str, Any]) -> None:
-        emits.append({"key": key, "windowStart": s["start"], "windowEnd": s["last"] + w.gap_ms,
-                      "windowKey": _core.ms_iso(s["start"]), "value": red.finish(s["acc"])})
-
-    for key, ts, value in items:
-        s = sessions.get(key)
-        if s is None or s["last"] is None:
-            seeded = s["seeded"] if s is not None else False
-            s = sessions[key] = {"acc": red.make_initial(session=True), "start": ts,
-                                 "last": ts, "dirty": True, "seeded": seeded, "closed": False}
-        elif s["last"] + w.gap_ms >= ts:
-            if ts >= s["last"]:
-                s["last"] = ts
-            s["dirty"] = True
-        else:
-            emit(key, s)
-            s = sessions[key] = {"acc": red.make_initial(session=True), "start": ts,
-                                 "last": ts, "dirty": True, "seeded": s["seeded"],
-                                 "closed": False}
-        s["acc"] = await red.step(s["acc"], value)
-    ref = now if now is not None else _now_ms()
-    for key, s in sessions.items():
-        if s["last"] is not None and s["last"] + w.gap_ms + w.grace_period_ms <= ref:
-            emit(key, s)
-            s["closed"] = True
-    ops: List[Dict[str, Any]] = []
-    for key, s in sessions.items():
-        sk = w.open_session_state_key(key)
-        if s["closed"]:
-            if s["seeded"]:
-                ops.append({"type": "delete", "key": sk})
-        elif s["dirty"]:
-            ops.append({"type": "upsert", "key": sk, "value": {
-                "acc": s["acc"], "sessionStart": s["start"], "lastEventTime": s["last"]}})
-    return ops, emits
 
 
 __all__ = ["Runner", "GateContext"]
