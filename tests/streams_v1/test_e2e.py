@@ -304,3 +304,22 @@ async def test_concurrent_pop_loops_keep_each_partition_in_order(
     assert {p: [d["i"] for d in rows] for p, rows in got.items()} == {
         p: list(range(30)) for p in ("a", "b", "c")}
     assert runner.metrics()["messagesTotal"] == 90
+
+
+async def test_upstream_style_call_runs_unchanged(queen: Queen, queen_url: str, needs015: None,
+                                                  make_queue: MakeQueue) -> None:
+    """The call shape of upstream's docs: positional query id and url, camelCase
+    window options, a rate-limiter gate, ``.to()``."""
+    src, dst = await make_queue("src"), await make_queue("dst")
+    await push(queen, src, "p", [{"n": i} for i in range(5)])
+    runner = await (Stream.from_(queen.queue(src))
+                    .gate(token_bucket_gate(capacity=100, refill_per_sec=100))
+                    .to(queen.queue(dst))
+                    .run(src, queen_url, batchSize=10, maxWaitMillis=200))
+    sink = Sink(queen, dst)
+    try:
+        await wait_for(lambda: sink.count_at_least(5), "all five")
+    finally:
+        await runner.stop()
+    assert [d["n"] for _, d in sink.rows] == [0, 1, 2, 3, 4]
+    assert runner.batch_size == 10 and runner.consumer_group == f"streams.{src}"
