@@ -69,3 +69,19 @@ async def test_a_gate_that_raises_gives_the_batch_back(embedded_server: Callable
     assert [d["i"] for _, d in sink.rows] == [0, 1, 2]
     assert errors[0]["phase"] == "gate-eval"
     assert runner.metrics()["gateAllowsTotal"] == 3
+
+
+async def test_pop_errors_are_reported_not_swallowed(embedded_server: Callable[..., Any]) -> None:
+    srv = embedded_server(compat="0.15")
+    async with Queen({"url": srv.url, "retry_attempts": 1}) as q:
+        await q.queue("src").create()
+        errors: List[Dict[str, Any]] = []
+        runner = await (Stream.from_(q.queue("src")).foreach(lambda v: None)
+                        .run(query_id="down", max_wait_millis=100,
+                             on_error=lambda e, ctx: errors.append(ctx)))
+        try:
+            srv.close()  # the server goes away under the running stream
+            await wait_for(lambda: any(e["phase"] == "pop" for e in errors), "a pop error")
+        finally:
+            await runner.stop()
+    assert runner.metrics()["errorsTotal"] >= 1 and runner.metrics()["lastError"]

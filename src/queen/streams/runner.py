@@ -286,7 +286,7 @@ class Runner:
         return wire.parse_source_pop(reply, self._gen)
 
     async def _loop(self) -> None:
-        failures = 0
+        failures = pop_failures = 0
         while not self._stopped:
             if self.host.closed:
                 self._report(QueenError("the Queen client was closed; the stream stops"),
@@ -300,8 +300,10 @@ class Runner:
                 if self._stopped:
                     break
                 self._report(err, {"phase": "pop"})
-                await self._pause(_POP_ERROR_SLEEP)
+                pop_failures += 1  # a server that is down: 0.5 s, 1 s, 2 s ... 5 s apart
+                await self._pause(min(_MAX_BACKOFF, _POP_ERROR_SLEEP * 2 ** min(pop_failures - 1, 4)))
                 continue
+            pop_failures = 0
             groups = _core.split_partitions(messages, self.consumer_group)
             if self._stopped:
                 await asyncio.gather(*(self._give_back(g) for g in groups))
