@@ -39,6 +39,14 @@ def test_import_surface() -> None:
                  "parse_state_key", "RESERVED_AGGREGATE_FIELDS"):
         assert hasattr(operators, name)
     assert Stream.from_queue(Q("x")).source_queue == "x"
+    from queen.streams import errors
+    from queen.streams.runtime import Runner, cycle, register, state, streams_http_client
+
+    assert register.StreamsRegisterFailed is errors.StreamsRegisterFailed
+    assert cycle.StreamsCycleFailed is errors.StreamsCycleFailed
+    assert state.StreamsStateGetFailed is errors.StreamsStateGetFailed
+    assert streams_http_client.StreamsHttpError is errors.StreamsHttpError
+    assert Runner is qs.Runner
 
 
 HASHES = [
