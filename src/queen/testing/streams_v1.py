@@ -25,17 +25,15 @@ import re
 import time
 import uuid
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import orjson
 from aiohttp import web
 
+from .app import JSON_HEADERS, QueenServer
 from .broker import Broker
 from .model import QUEUE_MODE, Message, Partition, is_uuid
 from .rules import STREAMS_V1
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .app import QueenServer
 
 _SORTED = orjson.OPT_SORT_KEYS
 _PG_TRUE = {"t", "true", "y", "yes", "on", "1"}
@@ -355,7 +353,7 @@ STREAMS_KEY: web.AppKey[StreamsV1] = web.AppKey("queen_streams_v1", StreamsV1)
 
 def _json(data: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(data, option=_SORTED), status=status,
-                        content_type="application/json")
+                        headers=JSON_HEADERS)
 
 
 async def _body(request: web.Request) -> Any:
