@@ -371,9 +371,11 @@ class Runner:
             fn = kb.fn
             for r in recs:
                 k = fn(r[0])
-                if hasattr(k, "__await__"):
-                    k = await k
-                r[3] = str(k)
+                if type(k) is not str:  # the usual key needs no further look
+                    if hasattr(k, "__await__"):
+                        k = await k
+                    k = str(k)
+                r[3] = k
         return recs
 
     async def _cycle(self, pid: str, pname: Optional[str], lease: Optional[str], group: str,
@@ -408,8 +410,8 @@ class Runner:
         out: List[Tuple[str, int, Any]] = []
         for r in recs:
             value = r[2] if r[2] is not None else r[0]
-            if fn is None:
-                ts: Optional[int] = r[4] if r[0].get("createdAt") else None
+            if fn is None:  # created_ms is 0 only when createdAt was unreadable (or 1970)
+                ts: Optional[int] = r[4] if r[4] or r[0].get("createdAt") else None
             else:
                 try:
                     raw = fn(r[0])

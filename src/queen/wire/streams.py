@@ -193,14 +193,15 @@ def parse_source_pop(reply: Reply, generation: Optional[str]) -> List[Dict[str, 
         raise _http_error(reply, str(err), data)
     if reply.status >= 400:
         raise _http_error(reply, f"HTTP {reply.status}", data)
-    messages = data.get("messages") or []
+    messages = data.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return []
     lease = data.get("leaseId")
-    out = [m for m in messages if isinstance(m, dict)]
-    if lease:
-        for m in out:
-            if not m.get("leaseId"):
-                m["leaseId"] = lease
-    return out
+    if lease and isinstance(messages[0], dict) and not messages[0].get("leaseId"):
+        for m in messages:  # 0.15 puts the lease on every message; fill it in if not
+            if isinstance(m, dict):
+                m.setdefault("leaseId", lease)
+    return [m for m in messages if type(m) is dict]
 
 
 def release(message: Mapping[str, Any], group: str) -> Request:
