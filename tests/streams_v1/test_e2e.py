@@ -323,3 +323,37 @@ async def test_upstream_style_call_runs_unchanged(queen: Queen, queen_url: str, 
         await runner.stop()
     assert [d["n"] for _, d in sink.rows] == [0, 1, 2, 3, 4]
     assert runner.batch_size == 10 and runner.consumer_group == f"streams.{src}"
+
+
+async def test_async_callbacks_are_awaited(queen: Queen, needs015: None,
+                                           make_queue: MakeQueue) -> None:
+    src, dst, dst2 = (await make_queue("src"), await make_queue("dst"),
+                      await make_queue("dst2"))
+
+    async def amount(v: Dict[str, Any]) -> int:
+        return int(v["a"])
+
+    async def add(acc: int, v: Dict[str, Any]) -> int:
+        return acc + int(v["a"])
+
+    async def double(m: Dict[str, Any]) -> Dict[str, Any]:
+        return {"a": m["data"]["a"] * 2}
+
+    await push(queen, src, "p", [{"a": 1, "ts": 100}, {"a": 2, "ts": 200},
+                                 {"a": 0, "ts": 50000}])
+    agg = await (Stream.from_(queen.queue(src)).map(double)
+                 .window_tumbling(seconds=10, event_time=lambda m: m["data"]["ts"])
+                 .aggregate({"sum": amount, "count": lambda v: 1})
+                 .to(queen.queue(dst)).run(query_id=src + "-agg", **FAST))
+    red = await (Stream.from_(queen.queue(src))
+                 .window_tumbling(seconds=10, event_time=lambda m: m["data"]["ts"])
+                 .reduce(add, 0).to(queen.queue(dst2)).run(query_id=src + "-red", **FAST))
+    s1, s2 = Sink(queen, dst), Sink(queen, dst2)
+    try:
+        await wait_for(lambda: s1.count_at_least(1), "the aggregate")
+        await wait_for(lambda: s2.count_at_least(1), "the reduce")
+    finally:
+        await agg.stop()
+        await red.stop()
+    assert [d for _, d in s1.rows] == [{"sum": 6, "count": 2}]
+    assert [d for _, d in s2.rows] == [{"value": 3}]

@@ -11,7 +11,7 @@ import copy
 import inspect
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from .._core import ms_iso
+from .._core import agg_update, ms_iso, sink_items
 from .windows import (
     WindowCronOperator,
     WindowOperator,
@@ -212,7 +212,7 @@ class AggregateOperator(ReduceOperator):
         return acc
 
     async def _fold_async(self, acc: Any, value: Any) -> Dict[str, Any]:
-        from .._core import agg_update
+        """The aggregate step with async extractors: await them, then fold."""
         assert self.agg is not None
         names, codes, _ = self.agg
         values = [await resolve(f(value)) for f in self._extractors]
@@ -283,7 +283,6 @@ class SinkOperator:
 
     def build_push_items(self, values: Sequence[Any], source_partition: Optional[str]
                          ) -> List[Dict[str, Any]]:
-        from .._core import sink_items
         resolver = self.partition_resolver
         if resolver is None or isinstance(resolver, str):
             part = resolver if isinstance(resolver, str) else (source_partition or "Default")
