@@ -33,4 +33,4 @@ def test_one_broken_kernel_does_not_stop_the_others(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr[-3000:]
     assert "installing the pure _window" in out.stderr
     built = {p.name.split(".")[0] for p in (tmp_path / "built").rglob("_*.*") if p.suffix in (".so", ".pyd")}
-    assert built == {"_ids", "_ring", "_push", "_pop", "_ack"}
+    assert built == {"_ids", "_ring", "_push", "_pop", "_ack", "_streams"}
