@@ -61,6 +61,10 @@ class AdminFeatureError(QueenServerFeatureError, NotImplementedError):
     ``NotImplementedError`` for some of them: both ``except`` clauses catch it)."""
 
 
+def _unfinished(stats: Mapping[str, int]) -> int:
+    return max(0, stats.get("total", 0) - stats.get("completed", 0) - stats.get("deadLetter", 0))
+
+
 class Admin:
     """Administrative calls on a running Queen: ``queen.admin.list_queues()``.
 
@@ -108,8 +112,10 @@ class Admin:
     async def get_queue_depth(self, name: str, group: Optional[str] = None) -> Optional[QueueDepth]:
         """Backlog per partition, emulated (no server has upstream's ``/depth`` route).
 
-        Without ``group``: messages not yet completed (pending + processing) from
-        ``get_queue``. With ``group``: that group's offset lag per partition
+        Without ``group``: messages not yet completed nor dead-lettered (total -
+        completed - deadLetter) from ``get_queue``, plus the server's own ``pending``
+        and ``processing`` totals (0.7.5 counts as pending only partitions someone has
+        consumed from; 0.15.1 counts processing messages as pending too). With ``group``: that group's offset lag per partition
         (``get_consumer_group``); partitions the group never read count in full.
         None if the queue does not exist. On 0.15 the counts come from periodic
         statistics (``refresh_consumer_stats()`` brings them up to date)."""
@@ -119,23 +125,22 @@ class Admin:
         if info is None:
             return None
         parts: Dict[str, int] = {}
-        pending = processing = 0
+        totals: Dict[str, int] = {}
         for p in info.get("partitions", []):
             stats = p.get("stats", {})
-            parts[p["name"]] = stats.get("pending", 0) + stats.get("processing", 0)
-            pending += stats.get("pending", 0)
-            processing += stats.get("processing", 0)
+            parts[p["name"]] = _unfinished(stats)
+            if group is not None:
+                parts[p["name"]] = stats.get("total", 0)
         if group is not None:
             detail = await self.get_consumer_group(group) or {}
-            read = {r["partition"]: r.get("offsetLag", 0)
-                    for r in detail.get(name, {}).get("partitions", [])}
-            full = {p["name"]: p.get("stats", {}).get("total", 0)
-                    for p in info.get("partitions", [])}
-            parts = {pname: read.get(pname, full.get(pname, 0)) for pname in parts}
-            return {"queue": name, "group": group, "depth": sum(parts.values()),
-                    "partitions": parts}
-        return {"queue": name, "group": None, "depth": pending + processing,
-                "pending": pending, "processing": processing, "partitions": parts}
+            for r in detail.get(name, {}).get("partitions", []):
+                if r.get("partition") in parts:
+                    parts[r["partition"]] = r.get("offsetLag", 0)
+        else:
+            totals = info.get("totals", {})  # type: ignore[assignment]
+        return {"queue": name, "group": group, "depth": sum(parts.values()),
+                "pending": totals.get("pending", 0), "processing": totals.get("processing", 0),
+                "partitions": parts}
 
     async def clear_queue(self, name: str, partition: Optional[str] = None) -> Dict[str, Any]:
         """Always raises: no Queen server has a route that clears a queue."""

@@ -90,7 +90,7 @@ class QueueInfo(TypedDict, total=False):
 class QueueDepth(TypedDict, total=False):
     queue: str
     group: Optional[str]
-    depth: int                           # pending (+ processing) messages, or the group's lag
+    depth: int                           # messages not finished, or the group's lag
     pending: int
     processing: int
     partitions: Dict[str, int]           # partition name -> its share of ``depth``
@@ -203,7 +203,7 @@ class ConsumerGroupSummary(TypedDict, total=False):
     topics: List[str]
     members: int
     state: str
-    totalLag: int                        # 0 when nothing lags (0.15 sends null)
+    totalLag: Optional[int]              # None on 0.15 (not reported)
     maxTimeLag: int
     partitionsWithLag: Optional[int]     # None on 0.7 (not reported)
     subscriptionMode: Optional[str]

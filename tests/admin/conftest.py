@@ -12,6 +12,8 @@ import pytest
 
 from queen import Queen, QueenError
 
+from .helpers import until
+
 
 @dataclass
 class World:
@@ -25,6 +27,7 @@ class World:
     group: str           # read 2 of p1 of ``orders``
     trace: str           # two trace events on the first message of p1
     other_trace: str     # one of them also carries this name
+    real: bool = False   # a real server (QUEEN_URL): its dashboard numbers are server-wide
     first: Dict[str, Any] = field(default_factory=dict)   # orders/p1 message 1 (traced)
     pending: Dict[str, Any] = field(default_factory=dict)  # an untouched message of p2
 
@@ -39,12 +42,12 @@ async def generation(queen: Queen) -> str:
 
 
 @pytest.fixture
-async def world(queen: Queen, generation: str,
+async def world(queen: Queen, generation: str, queen_server: Any,
                 unique_name: Callable[[str], str]) -> AsyncIterator[World]:
     w = World(generation, unique_name("adm-shop"), unique_name("adm-billing"),
               unique_name("adm-audit"), unique_name("adm-orders"), unique_name("adm-events"),
               unique_name("adm-dlq"), unique_name("adm-g"), unique_name("adm-flow"),
-              unique_name("adm-bill-flow"))
+              unique_name("adm-bill-flow"), real=queen_server.broker is None)
     made: List[str] = [w.orders, w.events, w.dead]
     try:
         await queen.queue(w.orders).namespace(w.ns).task(w.billing).config(
@@ -74,8 +77,14 @@ async def world(queen: Queen, generation: str,
                                "data": {"step": "validated"}})
         await got[0]["trace"]({"traceName": w.trace, "eventType": "info",
                                "data": {"step": "shipped"}})
-        listed = await queen.admin.list_messages(queue=w.orders, partition="p2")
-        w.pending = dict(listed["messages"][0])
+
+        async def listed() -> bool:  # 0.7.5 makes a pop's effects visible a moment later
+            rows = (await queen.admin.list_messages(queue=w.orders, partition="p2"))["messages"]
+            if rows:
+                w.pending = dict(rows[0])
+            return bool(rows)
+
+        await until(listed, "the messages of a consumed queue to be listed")
         await queen.admin.refresh_consumer_stats()  # 0.15 views come from periodic stats
         yield w
     finally:

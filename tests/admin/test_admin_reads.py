@@ -3,12 +3,15 @@ operator sees of a small world with data in it."""
 
 from __future__ import annotations
 
+from typing import Any, Dict, List
+
 import pytest
 
 from queen import Admin, Queen, QueenServerFeatureError
 from queen.admin import AdminFeatureError
 
 from .conftest import World
+from .helpers import until
 
 
 async def test_admin_is_one_cached_instance(queen: Queen) -> None:
@@ -18,10 +21,13 @@ async def test_admin_is_one_cached_instance(queen: Queen) -> None:
 
 async def test_overview_counts_the_whole_server(queen: Queen, world: World) -> None:
     ov = await queen.admin.get_overview()
+    assert {"time", "offset"} <= set(ov["lag"])
+    assert {"total", "pending", "processing", "completed", "deadLetter"} <= set(ov["messages"])
+    if world.real and world.v15:
+        return  # 0.15.1 computes these from periodic statistics of everyone's data
     assert ov["queues"] >= 3 and ov["partitions"] >= 5
     assert ov["messages"]["total"] >= 9
     assert ov["messages"]["deadLetter"] >= 1
-    assert {"time", "offset"} <= set(ov["lag"])
 
 
 async def test_namespaces_and_tasks(queen: Queen, world: World) -> None:
@@ -55,7 +61,10 @@ async def test_queue_depth_is_emulated(queen: Queen, world: World) -> None:
     depth = await queen.admin.get_queue_depth(world.orders)
     assert depth is not None
     assert depth["partitions"]["p2"] == 2 and depth["partitions"]["p3"] == 1
-    assert depth["depth"] == depth["pending"] + depth["processing"] == 6
+    # what is "done" in p1 differs: 0.15.1 counts the group's 2 acked messages
+    # (the dashboard's precedence), 0.7.5 only queue-mode consumption
+    assert depth["partitions"]["p1"] == (1 if world.v15 else 3)
+    assert depth["depth"] == sum(depth["partitions"].values())
     lag = await queen.admin.get_queue_depth(world.orders, group=world.group)
     assert lag is not None
     assert lag["partitions"]["p1"] == 1  # read 2 of 3
@@ -152,14 +161,24 @@ async def test_consumer_group_views(queen: Queen, world: World) -> None:
     a = queen.admin
     rows = [r for r in await a.list_consumer_groups() if r["name"] == world.group]
     assert [r["queueName"] for r in rows] == [world.orders]
-    assert rows[0]["totalLag"] >= 1 and world.orders in rows[0]["topics"]
+    assert world.orders in rows[0]["topics"]
+    if world.v15:  # each generation reports one of the two figures
+        assert rows[0]["totalLag"] is None and rows[0]["partitionsWithLag"] == 1
+    else:
+        assert rows[0]["totalLag"] == 1 and rows[0]["partitionsWithLag"] is None
     detail = await a.get_consumer_group(world.group)
     assert detail is not None
     p1 = [p for p in detail[world.orders]["partitions"] if p["partition"] == "p1"]
     assert p1[0]["totalConsumed"] == 2 and p1[0]["offsetLag"] == 1
     assert await a.get_consumer_group(world.group + "-none") is None
-    lagging = await a.get_lagging_consumers(min_lag_seconds=0)
-    ours = [r for r in lagging if r["consumer_group"] == world.group]
+    ours: List[Dict[str, Any]] = []
+
+    async def lagging() -> bool:  # lag is counted in whole seconds: wait for the first
+        rows = await a.get_lagging_consumers(min_lag_seconds=1)
+        ours[:] = [dict(r) for r in rows if r["consumer_group"] == world.group]
+        return bool(ours)
+
+    await until(lagging, "the group's unread message to be a second old")
     assert [(r["queue_name"], r["partition_name"], r["offset_lag"]) for r in ours] == [
         (world.orders, "p1", 1)]
     assert all(r["consumer_group"] != world.group

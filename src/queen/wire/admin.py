@@ -9,8 +9,9 @@ lacks, and normalise what differs between 0.7 and 0.15 (see docs/admin.md):
 * "not found" (200 ``{"error": "Queue not found"}`` / ``Message not found``, an
   unknown group's ``null`` or ``{}``) becomes ``None``;
 * ``namespace``/``task`` of a queue: 0.15's ``""`` and 0.7's ``null`` become ``None``;
-* empty lists: 0.15's ``null`` (lagging partitions) becomes ``[]``; ``totalLag``
-  ``null`` becomes ``0``;
+* empty lists: 0.15's ``null`` (lagging partitions) becomes ``[]``; a figure a
+  generation does not report is ``None`` (0.15's ``totalLag``, 0.7's
+  ``partitionsWithLag``);
 * trace pages have ``traces, total, count, limit, offset`` on both (0.15 neither
   applies ``limit`` nor answers ``offset > 0``: the page is cut here);
 * the per-partition seek answers in the shape of the per-queue seek.
@@ -382,9 +383,7 @@ def seek_partition(group: str, queue: str, partition: str) -> Request:
 def parse_groups(reply: Reply) -> List[Dict[str, Any]]:
     rows = _rows(reply, read(reply, "consumer groups", None), None, "consumer groups")
     for r in rows:
-        if r.get("totalLag") is None:
-            r["totalLag"] = 0
-        r.setdefault("partitionsWithLag", None)
+        r.setdefault("partitionsWithLag", None)  # 0.7 does not report it
     return rows
 
 
