@@ -29,6 +29,7 @@ from .admin_types import (
     HealthInfo,
     LaggingPartition,
     MaintenanceStatus,
+    MessageCounts,
     MessageDetail,
     MessageList,
     MessageTraces,
@@ -61,7 +62,7 @@ class AdminFeatureError(QueenServerFeatureError, NotImplementedError):
     ``NotImplementedError`` for some of them: both ``except`` clauses catch it)."""
 
 
-def _unfinished(stats: Mapping[str, int]) -> int:
+def _unfinished(stats: MessageCounts) -> int:
     return max(0, stats.get("total", 0) - stats.get("completed", 0) - stats.get("deadLetter", 0))
 
 
