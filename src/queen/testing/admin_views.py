@@ -1,0 +1,686 @@
+"""The admin and read views of the embedded server, as plain data: what each admin
+route answers on 0.7 and on 0.15, computed from the broker's live state.
+
+Kept apart from the HTTP layer (``admin.py`` wraps these in routes) so the shapes can
+be read, and tested, next to the wire recordings they copy (``admin.json`` of 0.7.5
+and 0.15.1). Numbers a real server takes from its process or its database (CPU,
+pools, table statistics) are zeros here; every key is present.
+
+How the real servers count "pending" differs by view and generation (observed):
+
+* 0.15 counts a message as completed once *any* consumer has consumed it, and
+  "pending" includes the processing ones;
+* 0.7 counts queue-mode consumption only. Its ``resources/queues/{q}`` counts pending
+  only in partitions that queue mode has read, its queue list / namespaces / tasks
+  only in partitions that *some* consumer has read, and ``status/queues`` everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+QUEUE_MODE = "__QUEUE_MODE__"
+STAT_KEYS = ("total", "pending", "processing", "completed", "failed", "deadLetter")
+MODE = Tuple[str, ...]
+
+# which rule a view counts with (see the module docstring)
+DETAIL, LISTED, STATUS, ANY = "detail", "listed", "status", "any"
+
+
+class Views:
+    """Admin answers of one broker, in one personality."""
+
+    def __init__(self, broker: Any, v15: bool, ts: Callable[[Optional[float]], Optional[str]],
+                 iso: Callable[[Optional[float]], Optional[str]],
+                 parse_ts: Callable[[Any], Optional[float]]) -> None:
+        self.b = broker
+        self.parse_ts = parse_ts
+        self.v15 = v15
+        self.ts = ts      # the generation's timestamp text
+        self.iso = iso    # ISO 8601 (both generations use it for some fields)
+
+    # ------------------------------------------------------------ counting
+
+    def _dead(self, p: Any, group: Optional[str] = QUEUE_MODE) -> set:  # type: ignore[type-arg]
+        return {e.message.id for e in self.b.dlq if e.partition is p
+                and (group is None or e.group == group)}
+
+    def stats(self, p: Any, now: float, rule: str) -> Dict[str, int]:
+        """The six counters of one partition under a counting rule."""
+        if self.v15:
+            rule = ANY
+        total = len(p.messages)
+        if rule == ANY:
+            states = list(p.states.values())
+            dead = self._dead(p, None)
+            cursor = max((st.cursor for st in states), default=0)
+            leased = [st for st in states if st.leased(now)]
+            completed = processing = 0
+            for m in p.messages:
+                if m.id in dead:
+                    continue
+                if m.seq <= cursor:
+                    completed += 1
+                elif any(st.cursor < m.seq <= st.batch_last for st in leased):
+                    processing += 1
+            pending = total - completed - len(dead)
+            if not self.v15:
+                pending -= processing
+            return {"total": total, "pending": pending, "processing": processing,
+                    "completed": completed, "failed": 0, "deadLetter": len(dead)}
+        st = p.states.get(QUEUE_MODE)
+        dead = self._dead(p)
+        completed = processing = 0
+        for m in p.messages:
+            if m.id in dead or st is None:
+                continue
+            if st.cursor >= m.seq:
+                completed += 1
+            elif st.leased(now) and m.seq <= st.batch_last:
+                processing += 1
+        pending = total - completed - processing - len(dead)
+        if (rule == DETAIL and st is None) or (rule == LISTED and not p.states):
+            pending = 0
+        return {"total": total, "pending": pending, "processing": processing,
+                "completed": completed, "failed": 0, "deadLetter": len(dead)}
+
+    @staticmethod
+    def total(rows: Iterable[Dict[str, int]]) -> Dict[str, int]:
+        out = dict.fromkeys(STAT_KEYS, 0)
+        for r in rows:
+            for k in STAT_KEYS:
+                out[k] += r[k]
+        return out
+
+    def queue_stats(self, q: Any, now: float, rule: str) -> Dict[str, int]:
+        return self.total(self.stats(p, now, rule) for p in q.partitions.values())
+
+    def _blank(self, value: Optional[str]) -> Optional[str]:
+        """0.15 sends "" for an unset namespace/task, 0.7's resource views null."""
+        return value if value or self.v15 else None
+
+    def sorted_queues(self) -> List[Any]:
+        return sorted(self.b.queues.values(), key=lambda q: q.name)
+
+    # ------------------------------------------------------------ resources
+
+    def queue_list(self, now: float) -> Dict[str, Any]:
+        rows = []
+        for q in self.sorted_queues():
+            tot = self.queue_stats(q, now, LISTED)
+            rows.append({"id": q.id, "name": q.name, "namespace": self._blank(q.namespace),
+                         "task": self._blank(q.task), "createdAt": self.ts(q.created),
+                         "partitions": len(q.partitions),
+                         "messages": {k: tot[k] for k in ("total", "pending", "processing")}})
+        return {"queues": rows}
+
+    def queue_detail(self, q: Any, now: float) -> Dict[str, Any]:
+        parts = []
+        for p in q.partitions.values():
+            parts.append({"id": p.id, "name": p.name, "createdAt": self.ts(p.created),
+                          "stats": self.stats(p, now, DETAIL),
+                          "oldestMessage": self._oldest(p, now),
+                          "newestMessage": self.ts(p.messages[-1].created) if p.messages
+                          else None})
+        return {"id": q.id, "name": q.name, "namespace": q.namespace,  # "" here, null in lists
+                "task": q.task, "createdAt": self.ts(q.created), "partitions": parts,
+                "totals": self.queue_stats(q, now, DETAIL)}
+
+    def _oldest(self, p: Any, now: float) -> Optional[str]:
+        if not p.messages:
+            return None
+        if self.v15:  # the oldest message not yet consumed by queue mode
+            st = p.states.get(QUEUE_MODE)
+            rest = [m for m in p.messages if st is None or m.seq > st.cursor]
+            if st is not None and st.leased(now):
+                rest = [m for m in rest if m.seq > st.batch_last]
+            return self.ts(rest[0].created) if rest else None
+        return self.ts(p.messages[0].created)
+
+    def groupings(self, key: str, now: float) -> Dict[str, Any]:
+        """``{namespaces: [...]}`` or ``{tasks: [...]}``."""
+        rows: Dict[str, Dict[str, Any]] = {}
+        for q in self.sorted_queues():
+            name = q.task if key == "task" else q.namespace
+            if not name:
+                continue
+            row = rows.setdefault(name, {key: name, "queues": 0, "partitions": 0,
+                                         "messages": {"total": 0, "pending": 0}})
+            tot = self.queue_stats(q, now, LISTED)
+            row["queues"] += 1
+            row["partitions"] += len(q.partitions)
+            row["messages"]["total"] += tot["total"]
+            row["messages"]["pending"] += tot["pending"]
+        return {key + "s": [rows[k] for k in sorted(rows)]}
+
+    def _lags(self, now: float) -> List[Tuple[int, float]]:
+        out = []
+        for p in self.b.partitions.values():
+            for st in p.states.values():
+                i = p.after(st.cursor)
+                if i < len(p.messages):
+                    out.append((len(p.messages) - i, now - p.messages[i].created))
+        return out
+
+    @staticmethod
+    def _figures(values: List[float]) -> Dict[str, int]:
+        if not values:
+            return {"avg": 0, "median": 0, "min": 0, "max": 0}
+        values = sorted(values)
+        return {"avg": int(sum(values) / len(values)), "median": int(values[len(values) // 2]),
+                "min": int(values[0]), "max": int(values[-1])}
+
+    def overview(self, now: float) -> Dict[str, Any]:
+        queues = list(self.b.queues.values())
+        rows = [self.stats(p, now, STATUS) for q in queues for p in q.partitions.values()]
+        lags = self._lags(now)
+        out: Dict[str, Any] = {
+            "queues": len(queues), "partitions": len(rows),
+            "namespaces": len({q.namespace for q in queues if q.namespace}),
+            "tasks": len({q.task for q in queues if q.task}),
+            "messages": self.total(rows),
+            "lag": {"time": self._figures([t for _, t in lags]),
+                    "offset": self._figures([float(n) for n, _ in lags])},
+            "timestamp": self.iso(now)}
+        if self.v15:
+            out["throughput"] = {"ingestedPerSecond": 0.0, "processedPerSecond": 0.0}
+            out["statsAge"] = 0
+        return out
+
+    # ------------------------------------------------------------ status
+
+    def _selected(self, query: Dict[str, Optional[str]]) -> List[Any]:
+        queue, ns, task = query.get("queue"), query.get("namespace"), query.get("task")
+        return [q for q in self.sorted_queues()
+                if (not queue or q.name == queue) and (not ns or q.namespace == ns)
+                and (not task or q.task == task)]
+
+    def _range(self, query: Dict[str, Optional[str]], now: float) -> Dict[str, Any]:
+        return {"from": query.get("from") or self.iso(now - 3600),
+                "to": query.get("to") or self.iso(now)}
+
+    def status(self, query: Dict[str, Optional[str]], now: float) -> Dict[str, Any]:
+        chosen = self._selected(query)
+        counted = list(self.b.queues.values()) if self.v15 else chosen  # 0.15 ignores filters
+        rows = [self.stats(p, now, ANY) for q in counted for p in q.partitions.values()]
+        messages: Dict[str, Any] = self.total(rows)
+        parts = [p for q in chosen for p in q.partitions.values()]
+        leased = [(p, st) for p in parts for st in p.states.values() if st.leased(now)]
+        dead = [e for e in self.b.dlq if e.partition.queue in chosen or (self.v15 and not chosen)]
+        if self.v15:
+            dead = list(self.b.dlq)
+        errors: Dict[str, int] = {}
+        for e in dead:
+            errors[e.error or ""] = errors.get(e.error or "", 0) + 1
+        point: Dict[str, Any] = {"timestamp": self.iso(now - now % 60), "ingested": 0,
+                                 "ingestedPerSecond": 0.0, "processed": 0,
+                                 "processedPerSecond": 0.0}
+        out: Dict[str, Any] = {
+            "timeRange": self._range(query, now), "bucketMinutes": 1, "pointCount": 1,
+            "messages": messages, "throughput": [point],
+            "queues": [{"id": q.id, "name": q.name, "namespace": self._blank(q.namespace),
+                        "task": self._blank(q.task), "partitions": len(q.partitions),
+                        "totalConsumed": sum(st.total_consumed for p in q.partitions.values()
+                                             for st in p.states.values())}
+                       for q in chosen],
+            "leases": {"active": len(leased), "partitionsWithLeases": len({id(p) for p, _ in leased}),
+                       "totalAcked": 0, "totalBatchSize": sum(st.batch_size for _, st in leased)},
+            "deadLetterQueue": {
+                "totalMessages": len(dead),
+                "affectedPartitions": 0,
+                "topErrors": [{"error": k, "count": v} for k, v in sorted(
+                    errors.items(), key=lambda kv: -kv[1])][:10] if not self.v15 else []}}
+        if self.v15:
+            s = self.b.stats
+            messages["requests"] = {"push": s.get("push", 0), "pop": s.get("pop", 0),
+                                    "ack": s.get("ack", 0)}
+            messages["batchEfficiency"] = {"push": 0.0, "pop": 0.0, "ack": 0.0}
+            point.update({k: None for k in (
+                "avgEventLoopLagMs", "dbErrors", "dbPoolActive", "dbPoolIdle", "dbPoolSize",
+                "dlqCount", "maxEventLoopLagMs", "minFreeSlots", "queenCpuSysPct",
+                "queenCpuUserPct", "queenRssMb")})
+            point.update({"ackFailed": 0, "avgLagMs": 0, "maxLagMs": 0, "popMessages": 0,
+                          "popPerSecond": 0.0})
+            out["errors"] = {"ackFailed": 0, "dbErrors": 0, "dlqMessages": len(dead)}
+            out["workers"] = [self._worker_row()]
+            out["statsAge"] = 0
+        return out
+
+    def _worker_row(self) -> Dict[str, Any]:
+        return {"workerId": "0", "hostname": "localhost", "avgEventLoopLagMs": 0,
+                "maxEventLoopLagMs": 0, "freeSlots": 5, "dbConnections": 5, "jobQueueSize": 0,
+                "messagesProcessed": sum(len(p.messages) for p in self.b.partitions.values())}
+
+    def status_queues(self, query: Dict[str, Optional[str]], limit: int, offset: int,
+                      now: float) -> Dict[str, Any]:
+        chosen = self._selected({"namespace": query.get("namespace"),
+                                 "task": query.get("task")})
+        rows = []
+        for q in chosen:
+            tot = self.queue_stats(q, now, STATUS)
+            row: Dict[str, Any] = {"id": q.id, "name": q.name, "namespace": q.namespace,
+                                   "task": q.task, "createdAt": self.ts(q.created),
+                                   "partitions": len(q.partitions)}
+            if self.v15:
+                row["messages"] = {k: tot[k] for k in ("total", "pending", "processing")}
+            else:
+                row["messages"] = tot
+                row["priority"] = q.opt("priority")
+            rows.append(row)
+        page = rows[offset:offset + limit]
+        out: Dict[str, Any] = {"queues": page, "pagination": {"limit": limit, "offset": offset}}
+        if not self.v15:
+            out["pagination"]["total"] = len(rows)
+            out["timeRange"] = self._range(query, now)
+        return out
+
+    def queue_status(self, q: Any, now: float) -> Dict[str, Any]:
+        parts = []
+        consumed = 0
+        for p in q.partitions.values():
+            stats = self.stats(p, now, STATUS)
+            st = p.states.get(QUEUE_MODE)
+            if self.v15:
+                states = list(p.states.values())
+                total_consumed = max((s.total_consumed for s in states), default=0)
+                last = max((s.last_consumed_at for s in states if s.last_consumed_at),
+                           default=None)
+            else:
+                total_consumed = st.total_consumed if st else 0
+                last = st.last_consumed_at if st else None
+            consumed += total_consumed
+            cursor: Dict[str, Any] = {"totalConsumed": total_consumed, "batchesConsumed": 0}
+            row: Dict[str, Any] = {"id": p.id, "name": p.name, "createdAt": self.ts(p.created),
+                                   "cursor": cursor}
+            if self.v15:
+                row["messages"] = stats
+                row["stats"] = stats
+                row["lastActivity"] = self.ts(last)
+                row["oldestMessage"] = self._oldest(p, now)
+                row["newestMessage"] = self.ts(p.messages[-1].created) if p.messages else None
+            else:
+                row["messages"] = {k: v for k, v in stats.items() if k != "deadLetter"}
+                cursor["lastConsumedAt"] = self.ts(last)
+            parts.append(row)
+        config: Dict[str, Any] = {"leaseTime": q.opt("leaseTime"), "retryLimit": q.opt("retryLimit"),
+                                  "ttl": q.opt("ttl"), "maxQueueSize": q.opt("maxSize")}
+        if self.v15:
+            config["retryDelay"] = q.opt("retryDelay")
+            config["deadLetterQueue"] = q.opt("deadLetterQueue")
+        tot = self.queue_stats(q, now, STATUS)
+        out: Dict[str, Any] = {
+            "queue": {"id": q.id, "name": q.name, "namespace": q.namespace, "task": q.task,
+                      "priority": q.opt("priority"), "config": config,
+                      "createdAt": self.ts(q.created)},
+            "partitions": parts}
+        if self.v15:
+            out["totals"] = {**tot, "messages": tot}
+        else:
+            out["totals"] = {"partitions": len(parts), "consumed": consumed, "batches": 0,
+                             "messages": {k: v for k, v in tot.items() if k != "deadLetter"}}
+            out["timeRange"] = {"from": "", "to": ""}
+        return out
+
+    def queue_messages(self, q: Any, query: Dict[str, Optional[str]], limit: int, offset: int,
+                       now: float) -> Any:
+        """``GET /status/queues/{q}/messages``: newest first."""
+        rows = []
+        for p in q.partitions.values():
+            if query.get("partition") and p.name != query.get("partition"):
+                continue
+            for m in p.messages:
+                status = self.b.message_status(p, m, now)
+                if query.get("status") and status != query.get("status"):
+                    continue
+                rows.append((m.gseq, p, m, status))
+        rows.sort(key=lambda r: r[0], reverse=True)
+        if self.v15:
+            if offset > 0:
+                return {"success": True, "value": None}
+            return [{"id": m.id, "transactionId": m.txid, "partition": p.name,
+                     "partitionId": p.id, "queue": q.name, "queuePath": f"{q.name}/{p.name}",
+                     "status": status, "createdAt": self.ts(m.created)}
+                    for _, p, m, status in rows[:limit]]
+        page = rows[offset:offset + limit]
+        return {"queue": q.name, "filters": {"partition": query.get("partition"),
+                                             "status": query.get("status")},
+                "timeRange": self._range(query, now),
+                "pagination": {"limit": limit, "offset": offset, "total": len(rows)},
+                "messages": [{"id": m.id, "transactionId": m.txid, "partition": p.name,
+                              "status": status, "retryCount": 0, "traceId": m.trace_id,
+                              "createdAt": self.ts(m.created),
+                              "age": {"seconds": round(now - m.created, 6),
+                                      "formatted": f"{int(now - m.created)}s"}}
+                             for _, p, m, status in page]}
+
+    def analytics(self, query: Dict[str, Optional[str]], now: float) -> Dict[str, Any]:
+        chosen = self._selected(query)
+        interval = query.get("interval") or "hour"
+        span = {"minute": 60, "hour": 3600, "day": 86400}.get(interval, 3600)
+        rng = self._range(query, now)
+        msgs = [m for q in chosen for p in q.partitions.values() for m in p.messages]
+        if self.v15:
+            start = now - now % span
+            return {"from": rng["from"], "to": rng["to"], "interval": interval,
+                    "dataPoints": [{"timestamp": self.iso(start),
+                                    "messages": len([m for m in msgs if m.created >= start])}]}
+        rows = [self.stats(p, now, ANY) for q in chosen for p in q.partitions.values()]
+        tot = self.total(rows)
+        return {
+            "timeRange": {"from": rng["from"], "to": rng["to"], "interval": interval},
+            "throughput": {"timeSeries": [{"timestamp": self.iso(now - now % span),
+                                           "ingested": 0, "processed": 0, "failed": 0,
+                                           "ingestedPerSecond": 0.0,
+                                           "processedPerSecond": 0.0}],
+                           "totals": {"ingested": len(msgs), "processed": tot["completed"],
+                                      "failed": 0, "avgIngestedPerSecond": 0,
+                                      "avgProcessedPerSecond": 0}},
+            "queueDepths": {"current": {"pending": tot["pending"],
+                                        "processing": tot["processing"]}, "timeSeries": []},
+            "latency": {"overall": None, "timeSeries": []},
+            "errorRates": {"overall": {"processed": tot["completed"], "failed": 0, "rate": 0,
+                                       "ratePercent": "0.00%"}, "timeSeries": []},
+            "deadLetterQueue": {"total": 0, "timeSeries": [], "topErrors": []},
+            "topQueues": []}
+
+    # ------------------------------------------------------------ process metrics (zeros)
+
+    def buffers(self) -> Dict[str, Any]:
+        return {"dbHealthy": True, "failed": 0, "pending": len(self.b.buffered), "worker": 0}
+
+    @staticmethod
+    def _agg() -> Dict[str, float]:
+        return {"avg": 0.0, "last": 0, "max": 0, "min": 0}
+
+    def system_metrics(self, query: Dict[str, Optional[str]], now: float, port: int
+                       ) -> Dict[str, Any]:
+        a = self._agg
+        metrics: Dict[str, Any] = {
+            "cpu": {"system_us": a(), "user_us": a()},
+            "database": {"pool_active": a(), "pool_idle": a(), "pool_size": a()},
+            "memory": {"rss_bytes": a(), "virtual_bytes": a()},
+            "registries": {"response": a()},
+            "threadpool": {"db": {"pool_size": a(), "queue_size": a()},
+                           "system": {"pool_size": a(), "queue_size": a()}}}
+        if self.v15:
+            none3 = dict.fromkeys(("hits", "misses", "size"))
+            op = {"count": 0, "items": 0, "latency_us": 0}
+            metrics["shared_state"] = {
+                "consumer_presence": dict.fromkeys(("queues_tracked", "servers_tracked",
+                                                    "total_registrations")),
+                "enabled": False,
+                "queue_backoff": {"avg_interval_ms": 0, "queues_with_backoff": 0,
+                                  "total_backed_off_groups": 0},
+                "queue_backoff_summary": [], "queue_config_cache": none3,
+                "server_health": {"alive": None, "dead": None},
+                "sidecar_ops": {"ack": dict(op), "pop": dict(op), "push": dict(op)},
+                "transport": dict.fromkeys(("dropped", "received", "sent"))}
+        else:
+            metrics["registries"].update({"poll_intention": a(), "stream_poll_intention": a()})
+        point = {"timestamp": self.iso(now - now % 60), "sampleCount": 1, "metrics": metrics}
+        return {"timeRange": self._range(query, now), "bucketMinutes": 1, "pointCount": 1,
+                "replicaCount": 1,
+                "replicas": [{"hostname": "localhost", "port": port, "workerId": "0",
+                              "timeSeries": [point]}]}
+
+    def worker_metrics(self, query: Dict[str, Optional[str]], now: float) -> Dict[str, Any]:
+        s = self.b.stats
+        point = dict.fromkeys((
+            "ackFailed", "ackMessages", "ackRequests", "ackSuccess", "avgEventLoopLagMs",
+            "avgFreeSlots", "avgJobQueueSize", "avgLagMs", "backoffSize", "dbConnections",
+            "dbErrors", "dlqCount", "jobsDone", "lagCount", "maxEventLoopLagMs",
+            "maxJobQueueSize", "maxLagMs", "minFreeSlots", "popMessages", "popRequests",
+            "pushMessages", "pushRequests"), 0)
+        point.update({"ackPerSecond": 0.0, "popPerSecond": 0.0, "pushPerSecond": 0.0,
+                      "timestamp": self.iso(now - now % 60)})
+        worker = {**self._worker_row(), "backoffSize": 0, "lastSeen": self.iso(now)}
+        worker.pop("freeSlots")
+        worker["freeSlots"] = 5
+        pending = sum(self.stats(p, now, ANY)["pending"] for p in self.b.partitions.values())
+        return {
+            "timeRange": self._range(query, now), "bucketMinutes": 1, "pointCount": 1,
+            "summary": {"pendingMessages": pending, "totalAckFailed": 0,
+                        "totalAckMessages": s.get("ack", 0), "totalAckRequests": s.get("ack", 0),
+                        "totalDbErrors": 0, "totalDlq": len(self.b.dlq),
+                        "totalPopMessages": s.get("pop", 0), "totalPopRequests": s.get("pop", 0),
+                        "totalPushMessages": s.get("push", 0),
+                        "totalPushRequests": s.get("push", 0)},
+            "timeSeries": [point],
+            "queues": [{"queueName": q.name, "popCount": 0, "avgLagMs": 0, "maxLagMs": 0}
+                       for q in self.sorted_queues()],
+            "workers": [worker]}
+
+    def queue_lag(self, query: Dict[str, Optional[str]], now: float) -> List[Dict[str, Any]]:
+        return [{"queueName": q.name, "bucketTime": self.iso(now - now % 60), "popCount": 0,
+                 "avgLagMs": 0, "maxLagMs": 0} for q in self._selected(query)]
+
+    def queue_ops(self, query: Dict[str, Optional[str]], now: float) -> Dict[str, Any]:
+        chosen = self._selected(query)
+        zero = dict.fromkeys(("ackFailed", "ackRequests", "ackSuccess", "avgLagMs", "maxLagMs",
+                              "partitionsDeleted", "popEmpty", "popMessages", "pushMessages",
+                              "pushRequests", "transactions"), 0)
+        return {"timeRange": self._range(query, now), "bucketMinutes": 1,
+                "queues": [q.name for q in chosen],
+                "series": [{**zero, "queueName": q.name, "bucket": self.iso(now - now % 60),
+                            "ackPerSecond": 0.0, "emptyPerSecond": 0.0, "parkedCount": 0.0,
+                            "popPerSecond": 0.0, "pushPerSecond": 0.0, "partitionCount": None,
+                            "partitionsCreated": len(q.partitions)} for q in chosen]}
+
+    def parked_replicas(self, query: Dict[str, Optional[str]], now: float) -> Dict[str, Any]:
+        return {"timeRange": self._range(query, now), "bucketMinutes": 1, "replicas": [],
+                "series": []}
+
+    def retention(self, query: Dict[str, Optional[str]], now: float) -> Dict[str, Any]:
+        return {"timeRange": self._range(query, now), "bucketMinutes": 1, "series": [],
+                "totals": dict.fromkeys(("completedRetentionMsgs", "eventCount",
+                                         "evictionMsgs", "retentionMsgs", "totalMsgs"), 0)}
+
+    def postgres_stats(self, now: float) -> Dict[str, Any]:
+        hit = {"cacheHits": 0, "diskReads": 0, "hitRatio": 100.0}
+        return {"timestamp": self.iso(now), "database": "embedded", "activeQueries": [],
+                "autovacuumStatus": [], "bufferUsage": [], "deadTuples": [], "hotUpdates": [],
+                "indexCache": [], "tableCache": [], "tableSizes": [],
+                "bufferConfig": {"sharedBuffers": "0", "sharedBuffersSize": "0 MB"},
+                "cacheSummary": {"indexes": dict(hit), "tables": dict(hit)},
+                "databaseCache": {"database": "embedded", "cacheHits": 0, "diskReads": 0,
+                                  "cacheHitRatio": 100.0}}
+
+    def refresh(self) -> Dict[str, Any]:
+        """``POST /stats/refresh`` (0.15): our statistics are live; report the sizes."""
+        queues = list(self.b.queues.values())
+        return {"queue": {"queuesUpdated": len(queues)},
+                "partition": {"dirtyPartitionsScanned": len(self.b.partitions),
+                              "newPartitions": 0, "partitionsSkippedByWatermark": 0,
+                              "partitionsUpdated": len(self.b.partitions)},
+                "namespace": {"namespacesUpdated": len({q.namespace for q in queues
+                                                        if q.namespace})},
+                "task": {"tasksUpdated": len({q.task for q in queues if q.task})},
+                "system": {"systemUpdated": 1}, "cleanup": {"orphanedDeleted": 0}}
+
+    def metrics(self) -> Dict[str, Any]:
+        """``GET /metrics``: a stub on both real servers (zeros but the pool)."""
+        return {"uptime": 0, "requests": {"total": 0, "rate": 0},
+                "messages": {"total": 0, "rate": 0},
+                "database": {"poolSize": 1, "idleConnections": 1, "waitingRequests": 0},
+                "memory": {"rss": 0, "heapTotal": 0, "heapUsed": 0, "external": 0,
+                           "arrayBuffers": 0},
+                "cpu": {"user": 0, "system": 0}}
+
+    def prometheus(self, uptime: float) -> str:
+        """``GET /metrics/prometheus`` (0.15): the families the real server sends."""
+        lines: List[str] = []
+
+        def family(name: str, kind: str, help_: str, samples: Iterable[Tuple[str, Any]]) -> None:
+            lines.append(f"# HELP {name} {help_}")
+            lines.append(f"# TYPE {name} {kind}")
+            lines.extend(f"{name}{labels} {value}" for labels, value in samples)
+
+        family("queen_uptime_seconds", "gauge", "Seconds since the queen process started.",
+               [("", int(uptime))])
+        family("queen_maintenance_mode_enabled", "gauge", "1 while push maintenance is on.",
+               [("", int(bool(self.b.maintenance)))])
+        family("queen_file_buffer_pending", "gauge", "Pushes held in the file buffer.",
+               [("", len(self.b.buffered))])
+        names = [q.name for q in self.sorted_queues()]
+        for fam, help_ in (("queen_queue_pop_messages_per_minute", "Messages popped per minute."),
+                           ("queen_queue_push_messages_per_minute", "Messages pushed per minute."),
+                           ("queen_queue_parked_consumers", "Long polls waiting per queue.")):
+            family(fam, "gauge", help_, [(f'{{queue="{n}"}}', 0) for n in names])
+        depth: Dict[str, int] = {}
+        for e in self.b.dlq:
+            depth[e.partition.queue.name] = depth.get(e.partition.queue.name, 0) + 1
+        family("queen_dlq_depth", "gauge", "Dead letters.", [("", len(self.b.dlq))])
+        family("queen_dlq_depth_by_queue", "gauge", "Dead letters per queue.",
+               [(f'{{queue="{n}"}}', depth[n]) for n in sorted(depth)])
+        return "\n".join(lines) + "\n"
+
+    # ------------------------------------------------------------ consumer groups
+
+    def _unread(self, p: Any, st: Any) -> Tuple[int, Optional[Any]]:
+        i = p.after(st.cursor)
+        return len(p.messages) - i, (p.messages[i] if i < len(p.messages) else None)
+
+    def group_list(self, now: float) -> List[Dict[str, Any]]:
+        rows: Dict[Tuple[str, str], Dict[str, Any]] = {}
+        for q in self.sorted_queues():
+            for p in q.partitions.values():
+                for g, st in p.states.items():
+                    row = rows.get((g, q.name))
+                    if row is None:
+                        sub = self.b.subscriptions.get((g, q.name, p.name)) or next(
+                            (s for (sg, sq, _), s in self.b.subscriptions.items()
+                             if sg == g and sq == q.name), None)
+                        named = g != QUEUE_MODE and not self.v15
+                        row = rows[(g, q.name)] = {
+                            "name": g, "queueName": q.name, "topics": [q.name], "members": 1,
+                            "state": "Stable", "totalLag": 0, "maxTimeLag": 0,
+                            "subscriptionMode": (sub.mode if sub else "all") if named else None,
+                            "subscriptionTimestamp": self.ts(
+                                sub.start if sub and sub.start else 0.0) if named else None,
+                            "subscriptionCreatedAt": self.ts(
+                                sub.created if sub else p.created) if named else None,
+                            "_lagging": 0}
+                    lag, oldest = self._unread(p, st)
+                    row["totalLag"] += lag
+                    if oldest is not None:
+                        row["_lagging"] += 1
+                        row["maxTimeLag"] = max(row["maxTimeLag"], int(now - oldest.created))
+        out = []
+        for _key, row in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+            lagging = row.pop("_lagging")
+            if self.v15:
+                row["totalLag"] = None
+                row["partitionsWithLag"] = lagging
+            out.append(row)
+        return out
+
+    def lagging(self, min_lag: int, now: float) -> Optional[List[Dict[str, Any]]]:
+        rows = []
+        for q in self.sorted_queues():
+            for p in q.partitions.values():
+                for g, st in p.states.items():
+                    lag, oldest = self._unread(p, st)
+                    if oldest is None:
+                        continue
+                    seconds = int(now - oldest.created)
+                    if seconds <= min_lag:
+                        continue
+                    rows.append({"consumer_group": g, "queue_name": q.name,
+                                 "partition_name": p.name, "partition_id": p.id,
+                                 "worker_id": st.lease_id if st.leased(now) else None,
+                                 "offset_lag": lag, "time_lag_seconds": seconds,
+                                 "lag_hours": round(seconds / 3600, 2),
+                                 "oldest_unconsumed_at": self.ts(oldest.created),
+                                 "last_consumed_at": self.ts(st.last_consumed_at)})
+        rows.sort(key=lambda r: (-r["time_lag_seconds"], r["queue_name"], r["partition_name"]))
+        if not rows and self.v15:
+            return None
+        return rows
+
+    def group_detail(self, group: str, now: float) -> Optional[Dict[str, Any]]:
+        out: Dict[str, Any] = {}
+        for q in self.b.queues.values():
+            rows = []
+            for p in q.partitions.values():
+                st = p.states.get(group)
+                if st is None:
+                    continue
+                lag, oldest = self._unread(p, st)
+                leased = st.leased(now)
+                rows.append({"partition": p.name, "totalConsumed": st.total_consumed,
+                             "lastConsumedAt": self.ts(st.last_consumed_at),
+                             "leaseActive": leased, "offsetLag": lag,
+                             "timeLagSeconds": int(now - oldest.created) if oldest else 0,
+                             "workerId": st.lease_id if leased else None})
+            if rows:
+                out[q.name] = {"partitions": rows}
+        if not out and self.v15:
+            return None
+        return out
+
+    def seek_partition(self, group: str, queue: str, partition: str, now: float
+                       ) -> Dict[str, Any]:
+        q = self.b.queues.get(queue)
+        p = q.partitions.get(partition) if q is not None else None
+        if p is None:
+            return {"success": False, "error": "Partition not found"}
+        updated = self.b.seek_partition(group, queue, partition) > 0
+        moved = p.messages[-1].created if p.messages else now
+        return {"success": True, "consumerGroup": group, "queueName": queue,
+                "partitionName": partition, "updated": updated, "cursorMovedTo": self.iso(moved)}
+
+    def pg_time(self, text: Any, now: float) -> Optional[float]:
+        """A timestamp as PostgreSQL casts it: ISO/Postgres text or a special literal."""
+        if not isinstance(text, str):
+            return None
+        day = now - now % 86400
+        special = {"now": now, "today": day, "yesterday": day - 86400,
+                   "tomorrow": day + 86400, "epoch": 0.0}
+        if text.strip().lower() in special:
+            return special[text.strip().lower()]
+        parsed: Optional[float] = self.parse_ts(text)
+        return parsed
+
+    # ------------------------------------------------------------ system
+
+    def shared_state(self, port: int) -> Dict[str, Any]:
+        return {"enabled": False, "running": False, "maintenance_mode": bool(self.b.maintenance),
+                "pop_maintenance_mode": bool(self.b.pop_maintenance),
+                "queue_config_cache": {"hit_rate": 1.0, "hits": 0, "misses": 0,
+                                       "size": len(self.b.queues)},
+                "server_health": dict.fromkeys((
+                    "heartbeats_received", "restarts_detected", "servers_alive", "servers_dead",
+                    "servers_tracked"), 0),
+                "server_id": f"localhost:{port}"}
+
+    def maintenance(self) -> Dict[str, Any]:
+        n = len(self.b.buffered)
+        out: Dict[str, Any] = {
+            "maintenanceMode": bool(self.b.maintenance), "bufferedMessages": n,
+            "bufferHealthy": True,
+            "bufferStats": {"dbHealthy": True, "failedCount": 0, "pendingCount": n,
+                            "failedFiles": {"count": 0, "failoverCount": 0, "qos0Count": 0,
+                                            "totalBytes": 0, "totalMB": 0.0}}}
+        if self.v15:
+            out["popMaintenanceMode"] = bool(self.b.pop_maintenance)
+        return out
+
+    def maintenance_set(self, enabled: bool, buffered_before: int) -> Dict[str, Any]:
+        text = ("Maintenance mode ENABLED. All PUSHes routing to file buffer." if enabled else
+                "Maintenance mode DISABLED. Background processor will drain buffer to DB.")
+        return {"maintenanceMode": enabled, "bufferedMessages": buffered_before,
+                "bufferHealthy": True, "message": text}
+
+    def pop_maintenance(self, changed: Optional[bool] = None) -> Dict[str, Any]:
+        on = bool(self.b.pop_maintenance)
+        if changed is None:
+            text = ("Pop maintenance mode is ON. All POP operations return empty arrays." if on
+                    else "Pop maintenance mode is OFF. Normal operation.")
+        elif changed:
+            text = "Pop maintenance mode ENABLED. All POP operations will return empty arrays."
+        else:
+            text = "Pop maintenance mode DISABLED. Normal operation resumed."
+        return {"popMaintenanceMode": on, "message": text}
+
+
+__all__ = ["Views"]
