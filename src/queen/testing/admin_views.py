@@ -27,6 +27,80 @@ MODE = Tuple[str, ...]
 DETAIL, LISTED, STATUS, ANY = "detail", "listed", "status", "any"
 
 
+_FAMILIES = """
+queen_uptime_seconds:gauge
+queen_cpu_user_microseconds_total:counter
+queen_cpu_system_microseconds_total:counter
+queen_process_resident_memory_bytes:gauge
+queen_process_virtual_memory_bytes:gauge
+queen_db_pool_size:gauge
+queen_db_pool_idle:gauge
+queen_db_pool_active:gauge
+queen_threadpool_size:gauge
+queen_threadpool_queue_size:gauge
+queen_response_registry_size:gauge
+queen_file_buffer_pending:gauge
+queen_file_buffer_failed:gauge
+queen_file_buffer_db_healthy:gauge
+queen_maintenance_mode_enabled:gauge
+queen_sidecar_op_count:gauge:x
+queen_sidecar_op_latency_microseconds:gauge:x
+queen_sidecar_op_items:gauge:x
+queen_queue_backoff_groups:gauge
+queen_queue_backoff_queues:gauge
+queen_queue_backoff_avg_interval_milliseconds:gauge
+queen_shared_state_enabled:gauge
+queen_cluster_push_requests_total:counter
+queen_cluster_pop_requests_total:counter
+queen_cluster_ack_requests_total:counter
+queen_cluster_transactions_total:counter
+queen_cluster_push_messages_total:counter
+queen_cluster_pop_messages_total:counter
+queen_cluster_ack_messages_total:counter
+queen_cluster_ack_total:counter
+queen_cluster_db_errors_total:counter
+queen_cluster_dlq_total:counter
+queen_queue_pop_messages_per_minute:gauge:queue
+queen_queue_pop_lag_milliseconds:gauge:queue
+queen_queue_push_requests_per_minute:gauge:queue
+queen_queue_push_messages_per_minute:gauge:queue
+queen_queue_pop_empty_per_minute:gauge:queue
+queen_queue_ack_per_minute:gauge:queue
+queen_queue_transactions_per_minute:gauge:queue
+queen_queue_parked_consumers:gauge:queue
+queen_queue_metrics_age_seconds:gauge:queue
+queen_worker_event_loop_lag_milliseconds:gauge:x
+queen_worker_free_slots:gauge:x
+queen_worker_db_connections:gauge:x
+queen_worker_job_queue_size:gauge:x
+queen_worker_backoff_size:gauge:x
+queen_worker_jobs_done_per_minute:gauge:x
+queen_worker_requests_per_minute:gauge:x
+queen_worker_messages_per_minute:gauge:x
+queen_worker_ack_per_minute:gauge:x
+queen_worker_lag_milliseconds:gauge:x
+queen_worker_db_errors_per_minute:gauge:x
+queen_worker_dlq_per_minute:gauge:x
+queen_worker_metrics_age_seconds:gauge:x
+queen_dlq_depth:gauge
+queen_dlq_depth_by_queue:gauge:queue
+"""
+
+
+def _families() -> List[Tuple[str, str, Optional[str]]]:
+    """(name, type, labels) of the real 0.15.1 families, in its order. labels: None = one
+    unlabelled sample, "queue" = one per queue, "" = per worker/op (none here)."""
+    out: List[Tuple[str, str, Optional[str]]] = []
+    for line in _FAMILIES.split():
+        name, kind, *labels = line.split(":")
+        out.append((name, kind, None if not labels else ("queue" if labels[0] == "queue"
+                                                         else "")))
+    return out
+
+
+PROMETHEUS_FAMILIES = _families()
+
+
 class Views:
     """Admin answers of one broker, in one personality."""
 
@@ -69,7 +143,8 @@ class Views:
             return {"total": total, "pending": pending, "processing": processing,
                     "completed": completed, "failed": 0, "deadLetter": len(dead)}
         st = p.states.get(QUEUE_MODE)
-        dead = self._dead(p)
+        # 0.7's status views count a dead letter as completed (its cursor moved past it)
+        dead = set() if rule == STATUS else self._dead(p)
         completed = processing = 0
         for m in p.messages:
             if m.id in dead or st is None:
@@ -95,6 +170,14 @@ class Views:
     def queue_stats(self, q: Any, now: float, rule: str) -> Dict[str, int]:
         return self.total(self.stats(p, now, rule) for p in q.partitions.values())
 
+    def _listed(self, q: Any, now: float) -> Dict[str, int]:
+        """Counts of the queue list and the namespace/task lists (0.15: pending there
+        leaves the processing ones out, unlike its other views)."""
+        tot = self.queue_stats(q, now, LISTED)
+        if self.v15:
+            tot["pending"] -= tot["processing"]
+        return tot
+
     def _blank(self, value: Optional[str]) -> Optional[str]:
         """0.15 sends "" for an unset namespace/task, 0.7's resource views null."""
         return value if value or self.v15 else None
@@ -107,7 +190,7 @@ class Views:
     def queue_list(self, now: float) -> Dict[str, Any]:
         rows = []
         for q in self.sorted_queues():
-            tot = self.queue_stats(q, now, LISTED)
+            tot = self._listed(q, now)
             rows.append({"id": q.id, "name": q.name, "namespace": self._blank(q.namespace),
                          "task": self._blank(q.task), "createdAt": self.ts(q.created),
                          "partitions": len(q.partitions),
@@ -129,12 +212,6 @@ class Views:
     def _oldest(self, p: Any, now: float) -> Optional[str]:
         if not p.messages:
             return None
-        if self.v15:  # the oldest message not yet consumed by queue mode
-            st = p.states.get(QUEUE_MODE)
-            rest = [m for m in p.messages if st is None or m.seq > st.cursor]
-            if st is not None and st.leased(now):
-                rest = [m for m in rest if m.seq > st.batch_last]
-            return self.ts(rest[0].created) if rest else None
         return self.ts(p.messages[0].created)
 
     def groupings(self, key: str, now: float) -> Dict[str, Any]:
@@ -146,7 +223,7 @@ class Views:
                 continue
             row = rows.setdefault(name, {key: name, "queues": 0, "partitions": 0,
                                          "messages": {"total": 0, "pending": 0}})
-            tot = self.queue_stats(q, now, LISTED)
+            tot = self._listed(q, now)
             row["queues"] += 1
             row["partitions"] += len(q.partitions)
             row["messages"]["total"] += tot["total"]
@@ -185,6 +262,109 @@ class Views:
         if self.v15:
             out["throughput"] = {"ingestedPerSecond": 0.0, "processedPerSecond": 0.0}
             out["statsAge"] = 0
+        return out
+
+    # ------------------------------------------------------------ messages
+
+    @staticmethod
+    def bus(p: Any, m: Any) -> Dict[str, int]:
+        named = [st for g, st in p.states.items() if g != QUEUE_MODE]
+        return {"consumedBy": sum(1 for st in named if st.cursor >= m.seq),
+                "totalGroups": len(named)}
+
+    def mode(self, partitions: Iterable[Any]) -> Dict[str, Any]:
+        """Who consumes the partitions: queue mode, bus (groups), both, or nobody."""
+        groups: set = set()  # type: ignore[type-arg]
+        has_qm = False
+        for p in partitions:
+            for g in p.states:
+                if g == QUEUE_MODE:
+                    has_qm = True
+                else:
+                    groups.add(g)
+        kind = ("hybrid" if has_qm else "bus") if groups else ("queue" if has_qm else "none")
+        return {"hasQueueMode": has_qm, "busGroupsCount": len(groups), "type": kind}
+
+    def message_status(self, p: Any, m: Any, now: float) -> Tuple[str, str]:
+        """(status, queueStatus): a message every consumer group has consumed is
+        ``completed`` even while queue mode has not read it."""
+        queue_status: str = self.b.message_status(p, m, now)
+        bus = self.bus(p, m)
+        if queue_status != "dead_letter" and bus["totalGroups"] and \
+                bus["consumedBy"] == bus["totalGroups"]:
+            return "completed", queue_status
+        return queue_status, queue_status
+
+    def _row(self, q: Any, p: Any, m: Any, now: float) -> Dict[str, Any]:
+        status, queue_status = self.message_status(p, m, now)
+        st = p.states.get(QUEUE_MODE)
+        row = {"id": m.id, "transactionId": m.txid, "partitionId": p.id,
+               "queuePath": f"{q.name}/{p.name}", "queue": q.name, "partition": p.name,
+               "namespace": q.namespace, "task": q.task, "status": status,
+               "queueStatus": queue_status, "busStatus": self.bus(p, m),
+               "traceId": m.trace_id, "queuePriority": q.opt("priority"),
+               "createdAt": self.ts(m.created),
+               "leaseExpiresAt": self.ts(st.lease_expires)
+               if queue_status == "processing" and st else None}
+        if self.v15:
+            row["producerSub"] = m.producer_sub
+        return row
+
+    def message_list(self, query: Dict[str, Optional[str]], limit: int, offset: int,
+                     now: float) -> Dict[str, Any]:
+        """``GET /messages``: newest first; ``mode`` over the queue (or the server)."""
+        lo = self.pg_time(query.get("from"), now) if query.get("from") else None
+        hi = self.pg_time(query.get("to"), now) if query.get("to") else None
+        queue, pname = query.get("queue"), query.get("partition")
+        rows = []
+        seen = []
+        for q in self._selected({"queue": queue, "namespace": query.get("ns"),
+                                 "task": query.get("task")}):
+            for p in q.partitions.values():
+                in_range = [m for m in p.messages if (lo is None or m.created >= lo)
+                            and (hi is None or m.created <= hi)]
+                if in_range:
+                    seen.append(p)  # the mode covers the queue, whatever the partition
+                if pname and p.name != pname:
+                    continue
+                for m in in_range:
+                    row = self._row(q, p, m, now)
+                    if query.get("status") and row["status"] != query.get("status"):
+                        continue
+                    rows.append((m.gseq, row))
+        rows.sort(key=lambda r: r[0], reverse=True)
+        scope = seen if queue else [p for q in self.b.queues.values()
+                                    for p in q.partitions.values()]
+        return {"messages": [r for _, r in rows[offset:offset + limit]], "mode": self.mode(scope)}
+
+    def bad_uuid(self, value: str) -> Dict[str, Any]:
+        """PostgreSQL's answer to a partition id that is not a UUID (HTTP 200)."""
+        text = (f'ERROR:  invalid input syntax for type uuid: "{value}"\n'
+                "CONTEXT:  unnamed portal parameter $1 = '...'\n")
+        if self.v15:
+            return {"error": text, "success": False}
+        return {"error": "Query failed: " + text}
+
+    def message_detail(self, p: Any, m: Any, now: float) -> Dict[str, Any]:
+        q = p.queue
+        out = self._row(q, p, m, now)
+        for key in ("busStatus", "queuePriority") + (("queueStatus",) if self.v15 else ()):
+            if key in out and (self.v15 or key == "queuePriority"):
+                del out[key]
+        dlq = [e for e in self.b.dlq if e.message is m]
+        out.update({"payload": m.data, "errorMessage": dlq[0].error if dlq else None,
+                    "retryCount": dlq[0].retry_count if dlq else None,
+                    "queueConfig": {k: q.opt(k) for k in ("leaseTime", "retryLimit",
+                                                          "retryDelay", "ttl", "priority")},
+                    "mode": self.mode([p])})
+        if self.v15:
+            out["isEncrypted"] = False
+            out["mode"]["consumedByGroups"] = self.bus(p, m)["consumedBy"]
+            out["consumerGroups"] = [
+                {"name": g, "consumed": st.cursor >= m.seq,
+                 "leaseExpiresAt": self.ts(st.lease_expires) if st.leased(now)
+                 and st.cursor < m.seq <= st.batch_last else None}
+                for g, st in p.states.items()]
         return out
 
     # ------------------------------------------------------------ status
@@ -270,7 +450,7 @@ class Views:
         page = rows[offset:offset + limit]
         out: Dict[str, Any] = {"queues": page, "pagination": {"limit": limit, "offset": offset}}
         if not self.v15:
-            out["pagination"]["total"] = len(rows)
+            out["pagination"]["total"] = len(page)  # sic: what this page holds
             out["timeRange"] = self._range(query, now)
         return out
 
@@ -329,10 +509,12 @@ class Views:
             if query.get("partition") and p.name != query.get("partition"):
                 continue
             for m in p.messages:
-                status = self.b.message_status(p, m, now)
+                status = self.b.message_status(p, m, now)  # queue mode's view
                 if query.get("status") and status != query.get("status"):
                     continue
-                rows.append((m.gseq, p, m, status))
+                # 0.15: newest first; 0.7: newest push first, a push's messages in order
+                key = (m.gseq,) if self.v15 else (p.created, -m.seq)
+                rows.append((key, p, m, status))
         rows.sort(key=lambda r: r[0], reverse=True)
         if self.v15:
             if offset > 0:
@@ -345,7 +527,7 @@ class Views:
         return {"queue": q.name, "filters": {"partition": query.get("partition"),
                                              "status": query.get("status")},
                 "timeRange": self._range(query, now),
-                "pagination": {"limit": limit, "offset": offset, "total": len(rows)},
+                "pagination": {"limit": limit, "offset": offset, "total": len(page)},
                 "messages": [{"id": m.id, "transactionId": m.txid, "partition": p.name,
                               "status": status, "retryCount": 0, "traceId": m.trace_id,
                               "createdAt": self.ts(m.created),
@@ -507,31 +689,34 @@ class Views:
                 "cpu": {"user": 0, "system": 0}}
 
     def prometheus(self, uptime: float) -> str:
-        """``GET /metrics/prometheus`` (0.15): the families the real server sends."""
+        """``GET /metrics/prometheus`` (0.15): the 56 families the real server sends, in
+        its order; per-queue families get one sample per queue (and label value)."""
         lines: List[str] = []
-
-        def family(name: str, kind: str, help_: str, samples: Iterable[Tuple[str, Any]]) -> None:
-            lines.append(f"# HELP {name} {help_}")
-            lines.append(f"# TYPE {name} {kind}")
-            lines.extend(f"{name}{labels} {value}" for labels, value in samples)
-
-        family("queen_uptime_seconds", "gauge", "Seconds since the queen process started.",
-               [("", int(uptime))])
-        family("queen_maintenance_mode_enabled", "gauge", "1 while push maintenance is on.",
-               [("", int(bool(self.b.maintenance)))])
-        family("queen_file_buffer_pending", "gauge", "Pushes held in the file buffer.",
-               [("", len(self.b.buffered))])
         names = [q.name for q in self.sorted_queues()]
-        for fam, help_ in (("queen_queue_pop_messages_per_minute", "Messages popped per minute."),
-                           ("queen_queue_push_messages_per_minute", "Messages pushed per minute."),
-                           ("queen_queue_parked_consumers", "Long polls waiting per queue.")):
-            family(fam, "gauge", help_, [(f'{{queue="{n}"}}', 0) for n in names])
         depth: Dict[str, int] = {}
         for e in self.b.dlq:
             depth[e.partition.queue.name] = depth.get(e.partition.queue.name, 0) + 1
-        family("queen_dlq_depth", "gauge", "Dead letters.", [("", len(self.b.dlq))])
-        family("queen_dlq_depth_by_queue", "gauge", "Dead letters per queue.",
-               [(f'{{queue="{n}"}}', depth[n]) for n in sorted(depth)])
+        values = {"queen_uptime_seconds": int(uptime),
+                  "queen_maintenance_mode_enabled": int(bool(self.b.maintenance)),
+                  "queen_file_buffer_pending": len(self.b.buffered),
+                  "queen_file_buffer_db_healthy": 1, "queen_dlq_depth": len(self.b.dlq)}
+        for name, kind, labels in PROMETHEUS_FAMILIES:
+            lines.append(f"# HELP {name} {name.replace('queen_', '').replace('_', ' ')}.")
+            lines.append(f"# TYPE {name} {kind}")
+            if name == "queen_uptime_seconds":
+                lines[-2] = "# HELP queen_uptime_seconds Seconds since the queen process started."
+            if labels is None:
+                lines.append(f"{name} {values.get(name, 0)}")
+            elif name == "queen_dlq_depth_by_queue":
+                lines.extend(f'{name}{{queue="{q}"}} {n}' for q, n in sorted(depth.items()))
+            elif labels == "queue":
+                for q in names:
+                    extra = [""]
+                    if name == "queen_queue_pop_lag_milliseconds":
+                        extra = [',stat="avg"', ',stat="max"']
+                    elif name == "queen_queue_ack_per_minute":
+                        extra = [',result="success"', ',result="failed"']
+                    lines.extend(f'{name}{{queue="{q}"{e}}} 0' for e in extra)
         return "\n".join(lines) + "\n"
 
     # ------------------------------------------------------------ consumer groups
@@ -625,6 +810,8 @@ class Views:
         if p is None:
             return {"success": False, "error": "Partition not found"}
         updated = self.b.seek_partition(group, queue, partition) > 0
+        if updated:  # 0.15.1 stamps the moved cursor as consumed now
+            p.states[group].last_consumed_at = now
         moved = p.messages[-1].created if p.messages else now
         return {"success": True, "consumerGroup": group, "queueName": queue,
                 "partitionName": partition, "updated": updated, "cursorMovedTo": self.iso(moved)}
