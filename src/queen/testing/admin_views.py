@@ -249,7 +249,7 @@ class Views:
 
     def overview(self, now: float) -> Dict[str, Any]:
         queues = list(self.b.queues.values())
-        rows = [self.stats(p, now, STATUS) for q in queues for p in q.partitions.values()]
+        rows = [self.stats(p, now, ANY) for q in queues for p in q.partitions.values()]
         lags = self._lags(now)
         out: Dict[str, Any] = {
             "queues": len(queues), "partitions": len(rows),
