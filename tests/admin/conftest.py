@@ -10,9 +10,8 @@ from typing import Any, AsyncIterator, Callable, Dict, List
 
 import pytest
 
+from integration.client_helpers import until
 from queen import Queen, QueenError
-
-from .helpers import until
 
 
 @dataclass

@@ -7,11 +7,11 @@ from typing import Any, Dict, List
 
 import pytest
 
+from integration.client_helpers import until
 from queen import Admin, Queen, QueenServerFeatureError
 from queen.admin import AdminFeatureError
 
 from .conftest import World
-from .helpers import until
 
 
 async def test_admin_is_one_cached_instance(queen: Queen) -> None:

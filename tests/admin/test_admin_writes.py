@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from integration.client_helpers import until
 from queen import Queen, QueenHTTPError, QueenServerFeatureError, QueenValidationError
 
 from .conftest import World
-from .helpers import until
 
 SHARED = ("maintenance switches are server-wide: on a shared real server they would "
           "break everyone else's pushes and pops (set QUEEN_ADMIN_MAINTENANCE=1 to run)")

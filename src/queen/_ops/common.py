@@ -38,6 +38,16 @@ def add_common(parser: argparse.ArgumentParser, rows: bool = True) -> None:
         out.add_argument("--ndjson", action="store_true", help="print one JSON object per row")
 
 
+def add_refresh(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--refresh", action="store_true",
+                        help="recompute 0.15's periodic statistics first (server-wide)")
+
+
+async def refresh(queen: Any, args: argparse.Namespace) -> None:
+    if args.refresh:
+        await queen.admin.refresh_consumer_stats()
+
+
 def client(args: argparse.Namespace) -> Any:
     from .. import Queen
 
@@ -133,5 +143,5 @@ def counts(key: str) -> Callable[[Mapping[str, Any]], Any]:
     return lambda row: (row.get("messages") or {}).get(key)
 
 
-__all__ = ["KEY_VALUE", "OK", "SERVER_SAID_NO", "USAGE", "Refused", "add_common", "client",
-           "console", "counts", "dumps", "execute", "flatten", "show"]
+__all__ = ["KEY_VALUE", "OK", "SERVER_SAID_NO", "USAGE", "Refused", "add_common", "add_refresh", "client",
+           "console", "counts", "dumps", "execute", "flatten", "refresh", "show"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import OK, Refused, add_common, execute, show
+from .common import OK, Refused, add_common, add_refresh, execute, refresh, show
 
 HELP = "show one queue: configuration and partitions"
 
@@ -17,14 +17,12 @@ def _stat(key: str) -> Any:
 def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="queue name")
     add_common(parser)
-    parser.add_argument("--refresh", action="store_true",
-                        help="recompute 0.15's periodic statistics first (server-wide)")
+    add_refresh(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     async def body(queen: Any) -> int:
-        if args.refresh:
-            await queen.admin.refresh_consumer_stats()
+        await refresh(queen, args)
         info = await queen.admin.get_queue(args.name)
         if info is None:
             raise Refused(f"queue {args.name!r} not found")

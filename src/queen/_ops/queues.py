@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import OK, add_common, counts, execute, show
+from .common import OK, add_common, add_refresh, counts, execute, refresh, show
 
 HELP = "list queues with their message counts"
 
@@ -14,14 +14,12 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     add_common(parser)
     parser.add_argument("--namespace", help="only queues of this namespace")
     parser.add_argument("--task", help="only queues of this task")
-    parser.add_argument("--refresh", action="store_true",
-                        help="recompute 0.15's periodic statistics first (server-wide)")
+    add_refresh(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     async def body(queen: Any) -> int:
-        if args.refresh:
-            await queen.admin.refresh_consumer_stats()
+        await refresh(queen, args)
         doc = await queen.admin.list_queues()
         rows = [q for q in doc["queues"]
                 if (args.namespace is None or q.get("namespace") == args.namespace)
