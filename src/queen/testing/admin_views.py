@@ -19,7 +19,16 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
-QUEUE_MODE = "__QUEUE_MODE__"
+from .model import QUEUE_MODE, iso_ms, parse_ts
+
+iso = iso_ms  # ISO 8601 with milliseconds: what both generations use in these fields
+
+
+def uuid_error(value: str) -> str:
+    """PostgreSQL's text for a partition id that is not a UUID."""
+    return (f'ERROR:  invalid input syntax for type uuid: "{value}"\n'
+            "CONTEXT:  unnamed portal parameter $1 = '...'\n")
+
 STAT_KEYS = ("total", "pending", "processing", "completed", "failed", "deadLetter")
 MODE = Tuple[str, ...]
 
@@ -101,17 +110,24 @@ def _families() -> List[Tuple[str, str, Optional[str]]]:
 PROMETHEUS_FAMILIES = _families()
 
 
-class Views:
-    """Admin answers of one broker, in one personality."""
+class AdminViews:
+    """Admin answers of one broker. Generation-neutral: what differs is a class
+    attribute or a hook method, filled in by ``admin07.Views07`` / ``admin15.Views15``
+    (the broker's rules name the class: ``rules.admin_views``)."""
 
-    def __init__(self, broker: Any, v15: bool, ts: Callable[[Optional[float]], Optional[str]],
-                 iso: Callable[[Optional[float]], Optional[str]],
-                 parse_ts: Callable[[Any], Optional[float]]) -> None:
+    # --- what differs, as data (the hooks below are the shapes)
+    counts_any_consumer = False        # completed once any consumer consumed it
+    pending_has_processing = False     # "pending" includes the processing messages
+    listed_pending_without_processing = False  # ...except in the queue/namespace lists
+    status_ignores_filters = False     # status filters do not narrow the totals
+    named_subscriptions = False        # group list rows carry the subscription
+    empty_as_null = False              # an empty lagging list / unknown group is null
+    stoi_status = 200                  # HTTP status of the minLagSeconds=abc error
+    server_name = "C++ Queen Server (Acceptor/Worker)"
+
+    def __init__(self, broker: Any) -> None:
         self.b = broker
-        self.parse_ts = parse_ts
-        self.v15 = v15
-        self.ts = ts      # the generation's timestamp text
-        self.iso = iso    # ISO 8601 (both generations use it for some fields)
+        self.ts: Callable[[Optional[float]], Optional[str]] = broker.rules.ts
 
     # ------------------------------------------------------------ counting
 
@@ -121,7 +137,7 @@ class Views:
 
     def stats(self, p: Any, now: float, rule: str) -> Dict[str, int]:
         """The six counters of one partition under a counting rule."""
-        if self.v15:
+        if self.counts_any_consumer:
             rule = ANY
         total = len(p.messages)
         if rule == ANY:
@@ -138,7 +154,7 @@ class Views:
                 elif any(st.cursor < m.seq <= st.batch_last for st in leased):
                     processing += 1
             pending = total - completed - len(dead)
-            if not self.v15:
+            if not self.pending_has_processing:
                 pending -= processing
             return {"total": total, "pending": pending, "processing": processing,
                     "completed": completed, "failed": 0, "deadLetter": len(dead)}
@@ -174,13 +190,13 @@ class Views:
         """Counts of the queue list and the namespace/task lists (0.15: pending there
         leaves the processing ones out, unlike its other views)."""
         tot = self.queue_stats(q, now, LISTED)
-        if self.v15:
+        if self.listed_pending_without_processing:
             tot["pending"] -= tot["processing"]
         return tot
 
     def _blank(self, value: Optional[str]) -> Optional[str]:
-        """0.15 sends "" for an unset namespace/task, 0.7's resource views null."""
-        return value if value or self.v15 else None
+        """An unset namespace/task in the list views ("" as stored; 0.7 sends null)."""
+        return value
 
     def sorted_queues(self) -> List[Any]:
         return sorted(self.b.queues.values(), key=lambda q: q.name)
@@ -258,11 +274,12 @@ class Views:
             "messages": self.total(rows),
             "lag": {"time": self._figures([t for _, t in lags]),
                     "offset": self._figures([float(n) for n, _ in lags])},
-            "timestamp": self.iso(now)}
-        if self.v15:
-            out["throughput"] = {"ingestedPerSecond": 0.0, "processedPerSecond": 0.0}
-            out["statsAge"] = 0
+            "timestamp": iso(now)}
+        self.overview_extra(out)
         return out
+
+    def overview_extra(self, out: Dict[str, Any]) -> None:
+        """Keys one generation adds to the overview."""
 
     # ------------------------------------------------------------ messages
 
@@ -306,9 +323,11 @@ class Views:
                "createdAt": self.ts(m.created),
                "leaseExpiresAt": self.ts(st.lease_expires)
                if queue_status == "processing" and st else None}
-        if self.v15:
-            row["producerSub"] = m.producer_sub
+        self.message_row_extra(row, m)
         return row
+
+    def message_row_extra(self, row: Dict[str, Any], m: Any) -> None:
+        """Keys one generation adds to a message row."""
 
     def message_list(self, query: Dict[str, Optional[str]], limit: int, offset: int,
                      now: float) -> Dict[str, Any]:
@@ -339,33 +358,23 @@ class Views:
 
     def bad_uuid(self, value: str) -> Dict[str, Any]:
         """PostgreSQL's answer to a partition id that is not a UUID (HTTP 200)."""
-        text = (f'ERROR:  invalid input syntax for type uuid: "{value}"\n'
-                "CONTEXT:  unnamed portal parameter $1 = '...'\n")
-        if self.v15:
-            return {"error": text, "success": False}
-        return {"error": "Query failed: " + text}
+        return {"error": uuid_error(value)}
 
     def message_detail(self, p: Any, m: Any, now: float) -> Dict[str, Any]:
         q = p.queue
         out = self._row(q, p, m, now)
-        for key in ("busStatus", "queuePriority") + (("queueStatus",) if self.v15 else ()):
-            if key in out and (self.v15 or key == "queuePriority"):
-                del out[key]
+        del out["queuePriority"]
         dlq = [e for e in self.b.dlq if e.message is m]
         out.update({"payload": m.data, "errorMessage": dlq[0].error if dlq else None,
                     "retryCount": dlq[0].retry_count if dlq else None,
                     "queueConfig": {k: q.opt(k) for k in ("leaseTime", "retryLimit",
                                                           "retryDelay", "ttl", "priority")},
                     "mode": self.mode([p])})
-        if self.v15:
-            out["isEncrypted"] = False
-            out["mode"]["consumedByGroups"] = self.bus(p, m)["consumedBy"]
-            out["consumerGroups"] = [
-                {"name": g, "consumed": st.cursor >= m.seq,
-                 "leaseExpiresAt": self.ts(st.lease_expires) if st.leased(now)
-                 and st.cursor < m.seq <= st.batch_last else None}
-                for g, st in p.states.items()]
+        self.detail_extra(out, p, m, now)
         return out
+
+    def detail_extra(self, out: Dict[str, Any], p: Any, m: Any, now: float) -> None:
+        """How one generation's message detail differs from its list rows."""
 
     # ------------------------------------------------------------ status
 
@@ -376,23 +385,21 @@ class Views:
                 and (not task or q.task == task)]
 
     def _range(self, query: Dict[str, Optional[str]], now: float) -> Dict[str, Any]:
-        return {"from": query.get("from") or self.iso(now - 3600),
-                "to": query.get("to") or self.iso(now)}
+        return {"from": query.get("from") or iso(now - 3600), "to": query.get("to") or iso(now)}
 
     def status(self, query: Dict[str, Optional[str]], now: float) -> Dict[str, Any]:
         chosen = self._selected(query)
-        counted = list(self.b.queues.values()) if self.v15 else chosen  # 0.15 ignores filters
+        counted = list(self.b.queues.values()) if self.status_ignores_filters else chosen
         rows = [self.stats(p, now, ANY) for q in counted for p in q.partitions.values()]
         messages: Dict[str, Any] = self.total(rows)
         parts = [p for q in chosen for p in q.partitions.values()]
         leased = [(p, st) for p in parts for st in p.states.values() if st.leased(now)]
-        dead = [e for e in self.b.dlq if e.partition.queue in chosen or (self.v15 and not chosen)]
-        if self.v15:
-            dead = list(self.b.dlq)
+        dead = [e for e in self.b.dlq
+                if self.status_ignores_filters or e.partition.queue in chosen]
         errors: Dict[str, int] = {}
         for e in dead:
             errors[e.error or ""] = errors.get(e.error or "", 0) + 1
-        point: Dict[str, Any] = {"timestamp": self.iso(now - now % 60), "ingested": 0,
+        point: Dict[str, Any] = {"timestamp": iso(now - now % 60), "ingested": 0,
                                  "ingestedPerSecond": 0.0, "processed": 0,
                                  "processedPerSecond": 0.0}
         out: Dict[str, Any] = {
@@ -409,22 +416,13 @@ class Views:
                 "totalMessages": len(dead),
                 "affectedPartitions": 0,
                 "topErrors": [{"error": k, "count": v} for k, v in sorted(
-                    errors.items(), key=lambda kv: -kv[1])][:10] if not self.v15 else []}}
-        if self.v15:
-            s = self.b.stats
-            messages["requests"] = {"push": s.get("push", 0), "pop": s.get("pop", 0),
-                                    "ack": s.get("ack", 0)}
-            messages["batchEfficiency"] = {"push": 0.0, "pop": 0.0, "ack": 0.0}
-            point.update({k: None for k in (
-                "avgEventLoopLagMs", "dbErrors", "dbPoolActive", "dbPoolIdle", "dbPoolSize",
-                "dlqCount", "maxEventLoopLagMs", "minFreeSlots", "queenCpuSysPct",
-                "queenCpuUserPct", "queenRssMb")})
-            point.update({"ackFailed": 0, "avgLagMs": 0, "maxLagMs": 0, "popMessages": 0,
-                          "popPerSecond": 0.0})
-            out["errors"] = {"ackFailed": 0, "dbErrors": 0, "dlqMessages": len(dead)}
-            out["workers"] = [self._worker_row()]
-            out["statsAge"] = 0
+                    errors.items(), key=lambda kv: -kv[1])][:10]}}
+        self.status_extra(out, messages, point, len(dead))
         return out
+
+    def status_extra(self, out: Dict[str, Any], messages: Dict[str, Any],
+                     point: Dict[str, Any], dead: int) -> None:
+        """What one generation adds to (or changes in) the dashboard."""
 
     def _worker_row(self) -> Dict[str, Any]:
         return {"workerId": "0", "hostname": "localhost", "avgEventLoopLagMs": 0,
@@ -441,65 +439,47 @@ class Views:
             row: Dict[str, Any] = {"id": q.id, "name": q.name, "namespace": q.namespace,
                                    "task": q.task, "createdAt": self.ts(q.created),
                                    "partitions": len(q.partitions)}
-            if self.v15:
-                row["messages"] = {k: tot[k] for k in ("total", "pending", "processing")}
-            else:
-                row["messages"] = tot
-                row["priority"] = q.opt("priority")
+            self.status_queue_row(row, q, tot)
             rows.append(row)
         page = rows[offset:offset + limit]
         out: Dict[str, Any] = {"queues": page, "pagination": {"limit": limit, "offset": offset}}
-        if not self.v15:
-            out["pagination"]["total"] = len(page)  # sic: what this page holds
-            out["timeRange"] = self._range(query, now)
+        self.status_queues_extra(out, query, now)
         return out
+
+    def status_queues_extra(self, out: Dict[str, Any], query: Dict[str, Optional[str]],
+                            now: float) -> None:
+        """What one generation adds to the status/queues page."""
 
     def queue_status(self, q: Any, now: float) -> Dict[str, Any]:
         parts = []
         consumed = 0
         for p in q.partitions.values():
             stats = self.stats(p, now, STATUS)
-            st = p.states.get(QUEUE_MODE)
-            if self.v15:
-                states = list(p.states.values())
-                total_consumed = max((s.total_consumed for s in states), default=0)
-                last = max((s.last_consumed_at for s in states if s.last_consumed_at),
-                           default=None)
-            else:
-                total_consumed = st.total_consumed if st else 0
-                last = st.last_consumed_at if st else None
+            total_consumed, last = self.consumption(p)
             consumed += total_consumed
             cursor: Dict[str, Any] = {"totalConsumed": total_consumed, "batchesConsumed": 0}
             row: Dict[str, Any] = {"id": p.id, "name": p.name, "createdAt": self.ts(p.created),
                                    "cursor": cursor}
-            if self.v15:
-                row["messages"] = stats
-                row["stats"] = stats
-                row["lastActivity"] = self.ts(last)
-                row["oldestMessage"] = self._oldest(p, now)
-                row["newestMessage"] = self.ts(p.messages[-1].created) if p.messages else None
-            else:
-                row["messages"] = {k: v for k, v in stats.items() if k != "deadLetter"}
-                cursor["lastConsumedAt"] = self.ts(last)
+            self.status_partition(row, p, stats, last)
             parts.append(row)
         config: Dict[str, Any] = {"leaseTime": q.opt("leaseTime"), "retryLimit": q.opt("retryLimit"),
                                   "ttl": q.opt("ttl"), "maxQueueSize": q.opt("maxSize")}
-        if self.v15:
-            config["retryDelay"] = q.opt("retryDelay")
-            config["deadLetterQueue"] = q.opt("deadLetterQueue")
-        tot = self.queue_stats(q, now, STATUS)
+        self.status_config(config, q)
         out: Dict[str, Any] = {
             "queue": {"id": q.id, "name": q.name, "namespace": q.namespace, "task": q.task,
                       "priority": q.opt("priority"), "config": config,
                       "createdAt": self.ts(q.created)},
             "partitions": parts}
-        if self.v15:
-            out["totals"] = {**tot, "messages": tot}
-        else:
-            out["totals"] = {"partitions": len(parts), "consumed": consumed, "batches": 0,
-                             "messages": {k: v for k, v in tot.items() if k != "deadLetter"}}
-            out["timeRange"] = {"from": "", "to": ""}
+        self.status_totals(out, self.queue_stats(q, now, STATUS), consumed)
         return out
+
+    def consumption(self, p: Any) -> Tuple[int, Optional[float]]:
+        """(messages consumed, when last) of a partition in the status views."""
+        st = p.states.get(QUEUE_MODE)
+        return (st.total_consumed, st.last_consumed_at) if st else (0, None)
+
+    def status_config(self, config: Dict[str, Any], q: Any) -> None:
+        """Options one generation adds to a queue's status config."""
 
     def queue_messages(self, q: Any, query: Dict[str, Optional[str]], limit: int, offset: int,
                        now: float) -> Any:
@@ -512,28 +492,13 @@ class Views:
                 status = self.b.message_status(p, m, now)  # queue mode's view
                 if query.get("status") and status != query.get("status"):
                     continue
-                # 0.15: newest first; 0.7: newest push first, a push's messages in order
-                key = (m.gseq,) if self.v15 else (p.created, -m.seq)
-                rows.append((key, p, m, status))
+                rows.append((self.message_order(p, m), p, m, status))
         rows.sort(key=lambda r: r[0], reverse=True)
-        if self.v15:
-            if offset > 0:
-                return {"success": True, "value": None}
-            return [{"id": m.id, "transactionId": m.txid, "partition": p.name,
-                     "partitionId": p.id, "queue": q.name, "queuePath": f"{q.name}/{p.name}",
-                     "status": status, "createdAt": self.ts(m.created)}
-                    for _, p, m, status in rows[:limit]]
-        page = rows[offset:offset + limit]
-        return {"queue": q.name, "filters": {"partition": query.get("partition"),
-                                             "status": query.get("status")},
-                "timeRange": self._range(query, now),
-                "pagination": {"limit": limit, "offset": offset, "total": len(page)},
-                "messages": [{"id": m.id, "transactionId": m.txid, "partition": p.name,
-                              "status": status, "retryCount": 0, "traceId": m.trace_id,
-                              "createdAt": self.ts(m.created),
-                              "age": {"seconds": round(now - m.created, 6),
-                                      "formatted": f"{int(now - m.created)}s"}}
-                             for _, p, m, status in page]}
+        return self.queue_messages_reply(q, rows, query, limit, offset, now)
+
+    def message_order(self, p: Any, m: Any) -> Tuple[float, ...]:
+        """Sort key of the status view's messages (descending): newest first."""
+        return (m.gseq,)
 
     def analytics(self, query: Dict[str, Optional[str]], now: float) -> Dict[str, Any]:
         chosen = self._selected(query)
@@ -541,29 +506,7 @@ class Views:
         span = {"minute": 60, "hour": 3600, "day": 86400}.get(interval, 3600)
         rng = self._range(query, now)
         msgs = [m for q in chosen for p in q.partitions.values() for m in p.messages]
-        if self.v15:
-            start = now - now % span
-            return {"from": rng["from"], "to": rng["to"], "interval": interval,
-                    "dataPoints": [{"timestamp": self.iso(start),
-                                    "messages": len([m for m in msgs if m.created >= start])}]}
-        rows = [self.stats(p, now, ANY) for q in chosen for p in q.partitions.values()]
-        tot = self.total(rows)
-        return {
-            "timeRange": {"from": rng["from"], "to": rng["to"], "interval": interval},
-            "throughput": {"timeSeries": [{"timestamp": self.iso(now - now % span),
-                                           "ingested": 0, "processed": 0, "failed": 0,
-                                           "ingestedPerSecond": 0.0,
-                                           "processedPerSecond": 0.0}],
-                           "totals": {"ingested": len(msgs), "processed": tot["completed"],
-                                      "failed": 0, "avgIngestedPerSecond": 0,
-                                      "avgProcessedPerSecond": 0}},
-            "queueDepths": {"current": {"pending": tot["pending"],
-                                        "processing": tot["processing"]}, "timeSeries": []},
-            "latency": {"overall": None, "timeSeries": []},
-            "errorRates": {"overall": {"processed": tot["completed"], "failed": 0, "rate": 0,
-                                       "ratePercent": "0.00%"}, "timeSeries": []},
-            "deadLetterQueue": {"total": 0, "timeSeries": [], "topErrors": []},
-            "topQueues": []}
+        return self.analytics_reply(chosen, msgs, interval, span, rng, now)
 
     # ------------------------------------------------------------ process metrics (zeros)
 
@@ -584,22 +527,8 @@ class Views:
             "registries": {"response": a()},
             "threadpool": {"db": {"pool_size": a(), "queue_size": a()},
                            "system": {"pool_size": a(), "queue_size": a()}}}
-        if self.v15:
-            none3 = dict.fromkeys(("hits", "misses", "size"))
-            op = {"count": 0, "items": 0, "latency_us": 0}
-            metrics["shared_state"] = {
-                "consumer_presence": dict.fromkeys(("queues_tracked", "servers_tracked",
-                                                    "total_registrations")),
-                "enabled": False,
-                "queue_backoff": {"avg_interval_ms": 0, "queues_with_backoff": 0,
-                                  "total_backed_off_groups": 0},
-                "queue_backoff_summary": [], "queue_config_cache": none3,
-                "server_health": {"alive": None, "dead": None},
-                "sidecar_ops": {"ack": dict(op), "pop": dict(op), "push": dict(op)},
-                "transport": dict.fromkeys(("dropped", "received", "sent"))}
-        else:
-            metrics["registries"].update({"poll_intention": a(), "stream_poll_intention": a()})
-        point = {"timestamp": self.iso(now - now % 60), "sampleCount": 1, "metrics": metrics}
+        self.system_metrics_extra(metrics)
+        point = {"timestamp": iso(now - now % 60), "sampleCount": 1, "metrics": metrics}
         return {"timeRange": self._range(query, now), "bucketMinutes": 1, "pointCount": 1,
                 "replicaCount": 1,
                 "replicas": [{"hostname": "localhost", "port": port, "workerId": "0",
@@ -607,15 +536,15 @@ class Views:
 
     def worker_metrics(self, query: Dict[str, Optional[str]], now: float) -> Dict[str, Any]:
         s = self.b.stats
-        point = dict.fromkeys((
+        point: Dict[str, Any] = dict.fromkeys((
             "ackFailed", "ackMessages", "ackRequests", "ackSuccess", "avgEventLoopLagMs",
             "avgFreeSlots", "avgJobQueueSize", "avgLagMs", "backoffSize", "dbConnections",
             "dbErrors", "dlqCount", "jobsDone", "lagCount", "maxEventLoopLagMs",
             "maxJobQueueSize", "maxLagMs", "minFreeSlots", "popMessages", "popRequests",
             "pushMessages", "pushRequests"), 0)
         point.update({"ackPerSecond": 0.0, "popPerSecond": 0.0, "pushPerSecond": 0.0,
-                      "timestamp": self.iso(now - now % 60)})
-        worker = {**self._worker_row(), "backoffSize": 0, "lastSeen": self.iso(now)}
+                      "timestamp": iso(now - now % 60)})
+        worker = {**self._worker_row(), "backoffSize": 0, "lastSeen": iso(now)}
         worker.pop("freeSlots")
         worker["freeSlots"] = 5
         pending = sum(self.stats(p, now, ANY)["pending"] for p in self.b.partitions.values())
@@ -633,7 +562,7 @@ class Views:
             "workers": [worker]}
 
     def queue_lag(self, query: Dict[str, Optional[str]], now: float) -> List[Dict[str, Any]]:
-        return [{"queueName": q.name, "bucketTime": self.iso(now - now % 60), "popCount": 0,
+        return [{"queueName": q.name, "bucketTime": iso(now - now % 60), "popCount": 0,
                  "avgLagMs": 0, "maxLagMs": 0} for q in self._selected(query)]
 
     def queue_ops(self, query: Dict[str, Optional[str]], now: float) -> Dict[str, Any]:
@@ -643,7 +572,7 @@ class Views:
                               "pushRequests", "transactions"), 0)
         return {"timeRange": self._range(query, now), "bucketMinutes": 1,
                 "queues": [q.name for q in chosen],
-                "series": [{**zero, "queueName": q.name, "bucket": self.iso(now - now % 60),
+                "series": [{**zero, "queueName": q.name, "bucket": iso(now - now % 60),
                             "ackPerSecond": 0.0, "emptyPerSecond": 0.0, "parkedCount": 0.0,
                             "popPerSecond": 0.0, "pushPerSecond": 0.0, "partitionCount": None,
                             "partitionsCreated": len(q.partitions)} for q in chosen]}
@@ -659,7 +588,7 @@ class Views:
 
     def postgres_stats(self, now: float) -> Dict[str, Any]:
         hit = {"cacheHits": 0, "diskReads": 0, "hitRatio": 100.0}
-        return {"timestamp": self.iso(now), "database": "embedded", "activeQueries": [],
+        return {"timestamp": iso(now), "database": "embedded", "activeQueries": [],
                 "autovacuumStatus": [], "bufferUsage": [], "deadTuples": [], "hotUpdates": [],
                 "indexCache": [], "tableCache": [], "tableSizes": [],
                 "bufferConfig": {"sharedBuffers": "0", "sharedBuffersSize": "0 MB"},
@@ -678,6 +607,20 @@ class Views:
                                                         if q.namespace})},
                 "task": {"tasksUpdated": len({q.task for q in queues if q.task})},
                 "system": {"systemUpdated": 1}, "cleanup": {"orphanedDeleted": 0}}
+
+    def health(self, port: int) -> Dict[str, Any]:
+        out: Dict[str, Any] = {"status": "healthy", "database": "connected",
+                               "server": self.server_name, "worker_id": 0, "version": "1.0.0"}
+        self.health_extra(out, port)
+        return out
+
+    def health_extra(self, out: Dict[str, Any], port: int) -> None:
+        """What one generation adds to the health answer."""
+
+    def message_deleted(self, ok: bool, pid: str, tid: str) -> Dict[str, Any]:
+        """0.7.5 reports "deleted" whether or not the message was there."""
+        return {"success": True, "message": "Message deleted successfully",
+                "partitionId": pid, "transactionId": tid}
 
     def metrics(self) -> Dict[str, Any]:
         """``GET /metrics``: a stub on both real servers (zeros but the pool)."""
@@ -735,7 +678,7 @@ class Views:
                         sub = self.b.subscriptions.get((g, q.name, p.name)) or next(
                             (s for (sg, sq, _), s in self.b.subscriptions.items()
                              if sg == g and sq == q.name), None)
-                        named = g != QUEUE_MODE and not self.v15
+                        named = g != QUEUE_MODE and self.named_subscriptions
                         row = rows[(g, q.name)] = {
                             "name": g, "queueName": q.name, "topics": [q.name], "members": 1,
                             "state": "Stable", "totalLag": 0, "maxTimeLag": 0,
@@ -752,12 +695,12 @@ class Views:
                         row["maxTimeLag"] = max(row["maxTimeLag"], int(now - oldest.created))
         out = []
         for _key, row in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-            lagging = row.pop("_lagging")
-            if self.v15:
-                row["totalLag"] = None
-                row["partitionsWithLag"] = lagging
+            self.group_row_extra(row, row.pop("_lagging"))
             out.append(row)
         return out
+
+    def group_row_extra(self, row: Dict[str, Any], lagging_partitions: int) -> None:
+        """How one generation reports a group row's lag."""
 
     def lagging(self, min_lag: int, now: float) -> Optional[List[Dict[str, Any]]]:
         rows = []
@@ -778,7 +721,7 @@ class Views:
                                  "oldest_unconsumed_at": self.ts(oldest.created),
                                  "last_consumed_at": self.ts(st.last_consumed_at)})
         rows.sort(key=lambda r: (-r["time_lag_seconds"], r["queue_name"], r["partition_name"]))
-        if not rows and self.v15:
+        if not rows and self.empty_as_null:
             return None
         return rows
 
@@ -799,7 +742,7 @@ class Views:
                              "workerId": st.lease_id if leased else None})
             if rows:
                 out[q.name] = {"partitions": rows}
-        if not out and self.v15:
+        if not out and self.empty_as_null:
             return None
         return out
 
@@ -814,7 +757,7 @@ class Views:
             p.states[group].last_consumed_at = now
         moved = p.messages[-1].created if p.messages else now
         return {"success": True, "consumerGroup": group, "queueName": queue,
-                "partitionName": partition, "updated": updated, "cursorMovedTo": self.iso(moved)}
+                "partitionName": partition, "updated": updated, "cursorMovedTo": iso(moved)}
 
     def pg_time(self, text: Any, now: float) -> Optional[float]:
         """A timestamp as PostgreSQL casts it: ISO/Postgres text or a special literal."""
@@ -825,7 +768,7 @@ class Views:
                    "tomorrow": day + 86400, "epoch": 0.0}
         if text.strip().lower() in special:
             return special[text.strip().lower()]
-        parsed: Optional[float] = self.parse_ts(text)
+        parsed: Optional[float] = parse_ts(text)
         return parsed
 
     # ------------------------------------------------------------ system
@@ -848,9 +791,11 @@ class Views:
             "bufferStats": {"dbHealthy": True, "failedCount": 0, "pendingCount": n,
                             "failedFiles": {"count": 0, "failoverCount": 0, "qos0Count": 0,
                                             "totalBytes": 0, "totalMB": 0.0}}}
-        if self.v15:
-            out["popMaintenanceMode"] = bool(self.b.pop_maintenance)
+        self.maintenance_extra(out)
         return out
+
+    def maintenance_extra(self, out: Dict[str, Any]) -> None:
+        """What one generation adds to the maintenance status."""
 
     def maintenance_set(self, enabled: bool, buffered_before: int) -> Dict[str, Any]:
         text = ("Maintenance mode ENABLED. All PUSHes routing to file buffer." if enabled else
@@ -869,5 +814,37 @@ class Views:
             text = "Pop maintenance mode DISABLED. Normal operation resumed."
         return {"popMaintenanceMode": on, "message": text}
 
+    # ------------------------------------------------------------ the shapes that differ
+    # (filled in by admin07.Views07 and admin15.Views15)
 
-__all__ = ["Views"]
+    def status_queue_row(self, row: Dict[str, Any], q: Any, tot: Dict[str, int]) -> None:
+        """A queue's counters in status/queues."""
+        raise NotImplementedError
+
+    def status_partition(self, row: Dict[str, Any], p: Any, stats: Dict[str, int],
+                         last: Optional[float]) -> None:
+        """A partition row of a queue's status view."""
+        raise NotImplementedError
+
+    def status_totals(self, out: Dict[str, Any], tot: Dict[str, int], consumed: int) -> None:
+        """The totals of a queue's status view."""
+        raise NotImplementedError
+
+    def queue_messages_reply(self, q: Any, rows: List[Tuple[Any, Any, Any, str]],
+                             query: Dict[str, Optional[str]], limit: int, offset: int,
+                             now: float) -> Any:
+        """``status/queues/{q}/messages`` from the sorted (key, partition, message,
+        status) rows."""
+        raise NotImplementedError
+
+    def analytics_reply(self, chosen: List[Any], msgs: List[Any], interval: str, span: int,
+                        rng: Dict[str, Any], now: float) -> Dict[str, Any]:
+        """``status/analytics``: the two generations answer entirely different shapes."""
+        raise NotImplementedError
+
+    def system_metrics_extra(self, metrics: Dict[str, Any]) -> None:
+        """The metric groups one generation adds to a system-metrics point."""
+        raise NotImplementedError
+
+
+__all__ = ["AdminViews", "uuid_error"]
