@@ -205,5 +205,35 @@ def test_exit_codes_for_usage_and_unreachable_servers(cli: Run) -> None:
     assert cli("lag", "--min-seconds", "x").code == 2
     down = cli("health", "--url", "http://127.0.0.1:9")
     assert down.code == 1 and "could not" in down.err
-    token = cli("health", env={"QUEEN_TOKEN": "secret-token"})
-    assert token.code == 0  # auth is off on the test servers; the token is just sent
+
+
+def test_the_bearer_token_comes_from_the_environment(cli: Run) -> None:
+    """QUEEN_TOKEN travels as ``Authorization: Bearer ...`` (checked by a stub server)."""
+    import http.server
+    import threading
+
+    seen: List[str] = []
+
+    class Health(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            seen.append(self.headers.get("Authorization", ""))
+            body = b'{"status":"healthy","database":"connected","server":"stub"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        r = cli("health", "--url", url, env={"QUEEN_TOKEN": "s3cret"})
+    finally:
+        server.shutdown()
+    assert r.code == 0, r
+    assert seen and all(h == "Bearer s3cret" for h in seen)
