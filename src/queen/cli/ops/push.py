@@ -9,7 +9,7 @@ from typing import Any, Dict, List
 
 import orjson
 
-from ..errors import QueenValidationError
+from ...errors import QueenValidationError
 from .common import OK, SERVER_SAID_NO, add_common, execute, show
 
 HELP = "push messages: JSON payloads as arguments, or a JSON array / NDJSON on stdin"

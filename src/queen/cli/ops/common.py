@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequ
 
 import orjson
 
-from ..errors import QueenError, QueenValidationError
+from ...errors import QueenError, QueenValidationError
 
 OK, SERVER_SAID_NO, USAGE = 0, 1, 2
 URL_ENV, TOKEN_ENV = "QUEEN_URL", "QUEEN_TOKEN"
@@ -49,7 +49,7 @@ async def refresh(queen: Any, args: argparse.Namespace) -> None:
 
 
 def client(args: argparse.Namespace) -> Any:
-    from .. import Queen
+    from ... import Queen
 
     config: Dict[str, Any] = {"url": args.url, "retry_attempts": 1}
     token = os.environ.get(TOKEN_ENV)

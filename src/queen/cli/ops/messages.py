@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..wire.admin import MESSAGE_STATUSES
+from ...wire.admin import MESSAGE_STATUSES
 from .common import OK, add_common, execute, show
 
 HELP = "list a queue's messages, newest first (filters: status, partition)"
