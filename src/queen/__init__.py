@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 # public name -> the module that defines it
 _EXPORTS = {
     "run": "aio",
+    "Admin": "admin",
     "BufferFlushError": "errors",
     "FailedBatch": "errors",
     "Queen": "client",
@@ -42,6 +43,7 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
+    from .admin import Admin as Admin
     from .aio import run as run
     from .client import Queen as Queen
     from .config import ClientConfig as ClientConfig

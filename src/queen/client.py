@@ -46,6 +46,7 @@ from .types import AckResult, Message, RenewResult
 if TYPE_CHECKING:
     from types import TracebackType
 
+    from .admin import Admin
     from .builders.stream import StreamBuilder
     from .stream.consumer import StreamConsumer
 
@@ -109,6 +110,7 @@ class Queen:
     def __init__(self, config: ConfigInput = "http://localhost:6632") -> None:
         self._config: ClientConfig = parse_config(config)
         self._host = _ClientHost(self._config)
+        self._admin: Optional[Admin] = None
         log.refresh()  # QUEEN_CLIENT_LOG and the logging setup as they are now
         log.info("Queen.constructor", {"status": "initialized", "urls": len(self._config.urls)})
 
@@ -141,6 +143,15 @@ class Queen:
     async def _generation(self) -> str:
         """The server generation ('0.7' or '0.15'): configured, or detected once."""
         return await self._host.generation()
+
+    @property
+    def admin(self) -> Admin:
+        """The admin API (upstream 2.6.0's ``Admin`` method names): one per client."""
+        if self._admin is None:
+            from .admin import Admin
+
+            self._admin = Admin(self._host)
+        return self._admin
 
     # ------------------------------------------------------------ builders
 

@@ -17,6 +17,20 @@ from typing import Dict, Optional, Sequence
 VERBS: Dict[str, str] = {
     "demo": "queen.cli.demo",
     "bench": "queen.cli.bench",
+    # operator verbs over queen.admin (docs/admin.md)
+    "queues": "queen.cli.ops.queues",
+    "queue": "queen.cli.ops.queue",
+    "groups": "queen.cli.ops.groups",
+    "lag": "queen.cli.ops.lag",
+    "seek": "queen.cli.ops.seek",
+    "messages": "queen.cli.ops.messages",
+    "dlq": "queen.cli.ops.dlq",
+    "traces": "queen.cli.ops.traces",
+    "tail": "queen.cli.ops.tail",
+    "push": "queen.cli.ops.push",
+    "health": "queen.cli.ops.health",
+    "metrics": "queen.cli.ops.metrics",
+    "maintenance": "queen.cli.ops.maintenance",
 }
 
 
@@ -36,7 +50,8 @@ def _verb(name: str) -> ModuleType:
 def build_parser() -> argparse.ArgumentParser:
     """The ``queen`` parser with one sub-command per entry of ``VERBS``."""
     parser = argparse.ArgumentParser(
-        prog="queen", description="Queen MQ client tools: an end-to-end demo and benchmarks.")
+        prog="queen", description="Queen MQ client tools: operator verbs, an end-to-end demo "
+        "and benchmarks.")
     parser.add_argument("--version", action="version", version=f"queen-mq {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in VERBS:

@@ -1,54 +1,62 @@
-"""Admin and read routes of the embedded server: resources, status, messages,
-consumer groups, trace reads, health, metrics and maintenance.
+"""Admin and read routes of the embedded server: resources, status, analytics,
+messages, consumer groups, trace reads, health, metrics and maintenance.
 
-``register(app, server)`` adds them to an app made by ``app.make_app``; the reply
-shapes that differ between generations come from ``server.rules`` and routes a
-generation lacks (``Rules.features``) are simply not added (404 page).
+``register(app, server)`` adds them to an app made by ``app.make_app``. The answers
+come from the generation's admin views (``server.rules.admin_views``: ``admin07`` /
+``admin15`` over the neutral ``admin_views``), faithful to the recorded admin
+conversations of real 0.7.5 and 0.15.1 servers (``admin.json``); routes a generation
+lacks (``Rules.features``) are simply not added (404 page).
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from aiohttp import web
 
-from .app import CORS, V1, BadRequest, QueenServer, q_int, q_str
-from .model import QUEUE_MODE, Message, Partition, Queue, Trace, iso_ms, parse_ts
-from .rules import GROUP_SEEK, POP_MAINTENANCE, PROMETHEUS, consumed_by
+from .app import _INT_RE, CORS, V1, BadRequest, Handler, QueenServer, q_int, q_str, s_int
+from .model import Trace, is_uuid, iso_ms, parse_ts
+from .rules import (
+    GROUP_SEEK,
+    POP_MAINTENANCE,
+    PROMETHEUS,
+    QUEUE_ANALYTICS,
+    SHARED_STATE,
+    STATS_REFRESH,
+)
 
-_STAT_KEYS = ("total", "pending", "processing", "completed", "failed", "deadLetter")
+_FILTERS = ("queue", "namespace", "task", "from", "to", "interval", "partition", "status")
 
 
 class Admin:
-    """Handlers bound to one server (its broker and rules)."""
+    """Handlers bound to one server (its broker, rules and admin views)."""
 
     def __init__(self, server: QueenServer) -> None:
         self.server = server
         self.b = server.b
         self.rules = server.rules
         self.json = server.json
+        self.views = server.rules.admin_views(server.b)
 
-    # ---- queue statistics
+    def _filters(self, request: web.Request) -> Dict[str, Optional[str]]:
+        return {k: q_str(request, k) for k in _FILTERS}
 
-    def _stats(self, p: Partition, now: float) -> Dict[str, int]:
-        st = p.states.get(QUEUE_MODE)
-        dead = {e.message.id for e in self.b.dlq if e.partition is p and e.group == QUEUE_MODE}
-        completed = processing = 0
-        for m in p.messages:
-            if m.id in dead:
-                continue
-            if st is not None and st.cursor >= m.seq:
-                completed += 1
-            elif st is not None and st.leased(now) and m.seq <= st.batch_last:
-                processing += 1
-        total = len(p.messages)
-        return {"total": total, "pending": total - completed - processing - len(dead),
-                "processing": processing, "completed": completed, "failed": 0,
-                "deadLetter": len(dead)}
+    def filtered(self, view: str) -> Handler:
+        """A route answering ``views.<view>(filters, now)``."""
+        async def handler(request: web.Request) -> web.Response:
+            return self.json(getattr(self.views, view)(self._filters(request), self.b.now()))
+        return handler
 
-    def _sum(self, rows: List[Dict[str, int]]) -> Dict[str, int]:
-        return {k: sum(r[k] for r in rows) for k in _STAT_KEYS}
+    def plain(self, view: str) -> Handler:
+        """A route answering ``views.<view>(now)``."""
+        async def handler(request: web.Request) -> web.Response:
+            return self.json(getattr(self.views, view)(self.b.now()))
+        return handler
+
+    @staticmethod
+    def _port(request: web.Request) -> int:
+        return request.url.port or 0
 
     # ---- resources / status
 
@@ -61,154 +69,68 @@ class Admin:
         q = self.b.queues.get(request.match_info["queue"])
         if q is None:
             return self.json({"error": "Queue not found"})
-        now = self.b.now()
-        ts = self.rules.ts
-        parts = []
-        for p in q.partitions.values():
-            parts.append({"id": p.id, "name": p.name, "createdAt": ts(p.created),
-                          "stats": self._stats(p, now),
-                          "oldestMessage": ts(p.messages[0].created) if p.messages else None,
-                          "newestMessage": ts(p.messages[-1].created) if p.messages
-                          else None})
-        return self.json({"id": q.id, "name": q.name, "namespace": q.namespace, "task": q.task,
-                          "createdAt": ts(q.created), "partitions": parts,
-                          "totals": self._sum([self._stats(p, now) for p in q.partitions.values()])})
-
-    async def queue_list(self, request: web.Request) -> web.Response:
-        now = self.b.now()
-        rows = []
-        for q in self.b.queues.values():
-            tot = self._sum([self._stats(p, now) for p in q.partitions.values()])
-            rows.append({"id": q.id, "name": q.name, "namespace": q.namespace, "task": q.task,
-                         "createdAt": self.rules.ts(q.created), "partitions": len(q.partitions),
-                         "messages": {"total": tot["total"], "pending": tot["pending"],
-                                      "processing": tot["processing"]}})
-        return self.json({"queues": rows})
+        return self.json(self.views.queue_detail(q, self.b.now()))
 
     async def queue_status(self, request: web.Request) -> web.Response:
         q = self.b.queues.get(request.match_info["queue"])
         if q is None:
             return self.json({"error": "Queue not found"})
-        now = self.b.now()
-        rules = self.rules
-        parts = []
-        consumed = 0
-        for p in q.partitions.values():
-            st = p.states.get(QUEUE_MODE)
-            total_consumed = st.total_consumed if st else 0
-            consumed += total_consumed
-            row: Dict[str, Any] = {"id": p.id, "name": p.name, "createdAt": rules.ts(p.created),
-                                   "cursor": {"totalConsumed": total_consumed,
-                                              "batchesConsumed": 0}}
-            rules.status_partition(row, self._stats(p, now), p, st)
-            parts.append(row)
-        config: Dict[str, Any] = {"leaseTime": q.opt("leaseTime"), "retryLimit": q.opt("retryLimit"),
-                                  "ttl": q.opt("ttl"), "maxQueueSize": q.opt("maxSize")}
-        rules.status_config(q, config)
-        out: Dict[str, Any] = {
-            "queue": {"id": q.id, "name": q.name, "namespace": q.namespace, "task": q.task,
-                      "priority": q.opt("priority"), "config": config,
-                      "createdAt": rules.ts(q.created)},
-            "partitions": parts}
-        rules.status_totals(out, self._sum([self._stats(p, now) for p in q.partitions.values()]),
-                            len(parts), consumed)
-        return self.json(out)
+        return self.json(self.views.queue_status(q, self.b.now()))
 
-    async def overview(self, request: web.Request) -> web.Response:
-        now = self.b.now()
-        rows = [self._stats(p, now) for q in self.b.queues.values() for p in q.partitions.values()]
-        return self.json({"queues": len(self.b.queues), "partitions": len(rows),
-                          "namespaces": len({q.namespace for q in self.b.queues.values()}),
-                          "tasks": len({q.task for q in self.b.queues.values()}),
-                          "messages": self._sum(rows)})
+    async def queue_messages(self, request: web.Request) -> web.Response:
+        q = self.b.queues.get(request.match_info["queue"])
+        if q is None:
+            return self.json({"error": "Queue not found"})
+        return self.json(self.views.queue_messages(
+            q, self._filters(request), q_int(request, "limit", 50), q_int(request, "offset", 0),
+            self.b.now()))
+
+    async def status_queues(self, request: web.Request) -> web.Response:
+        return self.json(self.views.status_queues(
+            self._filters(request), q_int(request, "limit", 100), q_int(request, "offset", 0),
+            self.b.now()))
 
     async def namespaces(self, request: web.Request) -> web.Response:
         key = "task" if request.path.endswith("/tasks") else "namespace"
-        groups: Dict[str, Dict[str, Any]] = {}
-        for q in self.b.queues.values():
-            name = q.task if key == "task" else q.namespace
-            if not name:
-                continue
-            row = groups.setdefault(name, {key: name, "queues": 0, "partitions": 0})
-            row["queues"] += 1
-            row["partitions"] += len(q.partitions)
-        return self.json({key + "s" if key == "task" else "namespaces": list(groups.values())})
+        return self.json(self.views.groupings(key, self.b.now()))
+
+    async def stats_refresh(self, request: web.Request) -> web.Response:
+        return self.json(self.views.refresh())
+
+    async def buffers(self, request: web.Request) -> web.Response:
+        return self.json(self.views.buffers())
+
+    async def system_metrics(self, request: web.Request) -> web.Response:
+        return self.json(self.views.system_metrics(self._filters(request), self.b.now(),
+                                                   self._port(request)))
+
+    async def shared_state(self, request: web.Request) -> web.Response:
+        return self.json(self.views.shared_state(self._port(request)))
+
+    async def postgres_stats(self, request: web.Request) -> web.Response:
+        return self.json(self.views.postgres_stats(self.b.now()))
 
     # ---- messages
 
-    def _mode(self, q: Queue) -> Dict[str, Any]:
-        groups = {g for p in q.partitions.values() for g in p.states if g != QUEUE_MODE}
-        has_qm = any(QUEUE_MODE in p.states for p in q.partitions.values()) or not groups
-        kind = "hybrid" if groups and has_qm else ("bus" if groups else "queue")
-        return {"hasQueueMode": has_qm, "busGroupsCount": len(groups), "type": kind}
-
     async def message_get(self, request: web.Request) -> web.Response:
-        p, m = self.b.find(request.match_info["pid"], request.match_info["tid"])
+        pid = request.match_info["pid"]
+        if not is_uuid(pid):
+            return self.json(self.views.bad_uuid(pid))
+        p, m = self.b.find(pid, request.match_info["tid"])
         if p is None or m is None:
             return self.json({"error": "Message not found"})
-        now = self.b.now()
-        ts = self.rules.ts
-        q = p.queue
-        status = self.b.message_status(p, m, now)
-        st = p.states.get(QUEUE_MODE)
-        lease_exp = ts(st.lease_expires) if status == "processing" and st else None
-        dlq = [e for e in self.b.dlq if e.message is m]
-        out: Dict[str, Any] = {
-            "id": m.id, "transactionId": m.txid, "partitionId": p.id,
-            "queuePath": f"{q.name}/{p.name}", "queue": q.name, "partition": p.name,
-            "namespace": q.namespace, "task": q.task, "status": status, "payload": m.data,
-            "traceId": m.trace_id, "createdAt": ts(m.created),
-            "errorMessage": dlq[0].error if dlq else None,
-            "retryCount": dlq[0].retry_count if dlq else None, "leaseExpiresAt": lease_exp,
-            "queueConfig": {k: q.opt(k) for k in ("leaseTime", "retryLimit", "retryDelay", "ttl",
-                                                  "priority")},
-            "mode": self._mode(q)}
-        self.rules.message_detail(out, p, m, status, now)
-        return self.json(out)
+        return self.json(self.views.message_detail(p, m, self.b.now()))
 
     async def message_delete(self, request: web.Request) -> web.Response:
         pid, tid = request.match_info["pid"], request.match_info["tid"]
         ok = self.b.delete_message(pid, tid)
-        return self.json(self.rules.message_deleted(ok, pid, tid))
-
-    def _message_row(self, q: Queue, p: Partition, m: Message, s: str,
-                     lease_expires: Optional[float]) -> Dict[str, Any]:
-        ts = self.rules.ts
-        row = {"id": m.id, "transactionId": m.txid, "partitionId": p.id,
-               "queuePath": f"{q.name}/{p.name}", "queue": q.name,
-               "partition": p.name, "namespace": q.namespace, "task": q.task,
-               "status": s, "queueStatus": s, "busStatus": consumed_by(p, m),
-               "traceId": m.trace_id, "queuePriority": q.opt("priority"),
-               "createdAt": ts(m.created),
-               "leaseExpiresAt": ts(lease_expires) if s == "processing" else None}
-        self.rules.message_row(row, m)
-        return row
+        return self.json(self.views.message_deleted(ok, pid, tid))
 
     async def message_list(self, request: web.Request) -> web.Response:
-        queue, pname = q_str(request, "queue"), q_str(request, "partition")
-        ns, task, status = q_str(request, "ns"), q_str(request, "task"), q_str(request, "status")
-        limit, offset = q_int(request, "limit", 200), q_int(request, "offset", 0)
-        now = self.b.now()
-        rows = []
-        mode: Dict[str, Any] = {"hasQueueMode": True, "busGroupsCount": 0, "type": "queue"}
-        for q in self.b.queues.values():
-            if (queue and q.name != queue) or (ns and q.namespace != ns) or (
-                    task and q.task != task):
-                continue
-            if queue:
-                mode = self._mode(q)
-            for p in q.partitions.values():
-                if pname and p.name != pname:
-                    continue
-                st = p.states.get(QUEUE_MODE)
-                for m in p.messages:
-                    s = self.b.message_status(p, m, now)
-                    if status and s != status:
-                        continue
-                    rows.append((m.gseq, self._message_row(
-                        q, p, m, s, st.lease_expires if st else None)))
-        rows.sort(key=lambda r: r[0], reverse=True)
-        return self.json({"messages": [r for _, r in rows[offset:offset + limit]], "mode": mode})
+        query = {k: q_str(request, k) for k in ("queue", "partition", "ns", "task", "status",
+                                                 "from", "to")}
+        return self.json(self.views.message_list(query, q_int(request, "limit", 200),
+                                                  q_int(request, "offset", 0), self.b.now()))
 
     # ---- consumer groups
 
@@ -241,7 +163,11 @@ class Admin:
         ts_text = body.get("timestamp") if isinstance(body, dict) else None
         if not to_end and not ts_text:
             raise BadRequest("Must specify either 'toEnd': true or 'timestamp'")
-        ts = parse_ts(ts_text) if not to_end else None
+        ts = None if to_end else self.views.pg_time(ts_text, self.b.now())
+        if not to_end and ts is None:  # PostgreSQL could not cast it (200 on 0.15)
+            return self.json({"success": False, "error": (
+                f'ERROR:  invalid input syntax for type timestamp with time zone: "{ts_text}"\n'
+                "CONTEXT:  unnamed portal parameter $3 = '...'\n")})
         n = self.b.seek(group, queue, to_end, ts)
         return self.json({"success": True, "consumerGroup": group, "queueName": queue,
                           "seekToEnd": to_end, "targetTimestamp": iso_ms(ts),
@@ -249,46 +175,17 @@ class Admin:
 
     async def group_seek_partition(self, request: web.Request) -> web.Response:
         mi = request.match_info
-        n = self.b.seek_partition(mi["group"], mi["queue"], mi["partition"])
-        return self.json({"success": True, "consumerGroup": mi["group"], "queueName": mi["queue"],
-                          "partitionName": mi["partition"], "partitionsUpdated": n})
+        return self.json(self.views.seek_partition(mi["group"], mi["queue"], mi["partition"],
+                                                   self.b.now()))
 
     async def group_detail(self, request: web.Request) -> web.Response:
-        group = request.match_info["group"]
-        now = self.b.now()
-        out: Dict[str, Any] = {}
-        for q in self.b.queues.values():
-            rows = []
-            for p in q.partitions.values():
-                st = p.states.get(group)
-                if st is None:
-                    continue
-                lag = len(p.messages) - p.after(st.cursor)
-                pending = p.messages[p.after(st.cursor)] if p.after(st.cursor) < len(
-                    p.messages) else None
-                rows.append({"partition": p.name, "totalConsumed": st.total_consumed,
-                             "lastConsumedAt": self.rules.ts(st.last_consumed_at),
-                             "leaseActive": st.leased(now), "offsetLag": lag,
-                             "timeLagSeconds": int(now - pending.created) if pending else 0,
-                             "workerId": None})
-            if rows:
-                out[q.name] = {"partitions": rows}
-        return self.json(out)
+        return self.json(self.views.group_detail(request.match_info["group"], self.b.now()))
 
-    async def group_list(self, request: web.Request) -> web.Response:
-        groups: Dict[str, Dict[str, Any]] = {}
-        for q in self.b.queues.values():
-            for p in q.partitions.values():
-                for g, st in p.states.items():
-                    if g == QUEUE_MODE:
-                        continue
-                    row = groups.setdefault(g, {"name": g, "queues": [], "topics": [],
-                                                "members": 0, "totalLag": 0, "state": "Stable"})
-                    if q.name not in row["queues"]:
-                        row["queues"].append(q.name)
-                        row["topics"].append(q.name)
-                    row["totalLag"] += len(p.messages) - p.after(st.cursor)
-        return self.json(list(groups.values()))
+    async def lagging(self, request: web.Request) -> web.Response:
+        raw = request.query.get("minLagSeconds")
+        if raw is not None and not _INT_RE.match(raw):  # std::stoi threw
+            return self.json({"error": "stoi"}, self.views.stoi_status)
+        return self.json(self.views.lagging(s_int(raw, 3600), self.b.now()))
 
     # ---- trace reads
 
@@ -325,33 +222,17 @@ class Admin:
     # ---- health / metrics / maintenance
 
     async def health(self, request: web.Request) -> web.Response:
-        return self.json(self.rules.health())
+        return self.json(self.views.health(self._port(request)))
 
     async def metrics(self, request: web.Request) -> web.Response:
-        uptime = time.time() - self.server.started
-        requests = self.server.requests
-        total = sum(len(p.messages) for p in self.b.partitions.values())
-        return self.json({
-            "uptime": int(uptime),
-            "requests": {"total": requests, "rate": requests / uptime if uptime else 0},
-            "messages": {"total": total, "rate": total / uptime if uptime else 0},
-            "database": {"poolSize": 0, "idleConnections": 0, "waitingRequests": 0},
-            "memory": {"rss": 0, "heapTotal": 0, "heapUsed": 0, "external": 0},
-            "cpu": {"user": 0, "system": 0}})
+        return self.json(self.views.metrics())
 
     async def prometheus(self, request: web.Request) -> web.Response:
-        total = sum(len(p.messages) for p in self.b.partitions.values())
-        text = (f"# TYPE queen_requests_total counter\nqueen_requests_total "
-                f"{self.server.requests}\n"
-                f"# TYPE queen_messages_total counter\nqueen_messages_total {total}\n")
-        return web.Response(text=text, content_type="text/plain", headers=CORS)
+        return web.Response(text=self.views.prometheus(time.time() - self.server.started),
+                            content_type="text/plain", charset="utf-8", headers=CORS)
 
     async def maintenance_get(self, request: web.Request) -> web.Response:
-        out: Dict[str, Any] = {"maintenanceMode": self.b.maintenance,
-                               "bufferedMessages": len(self.b.buffered),
-                               "bufferHealthy": True, "bufferStats": {"pending": 0, "failed": 0}}
-        self.rules.maintenance(out, self.b.pop_maintenance)
-        return self.json(out)
+        return self.json(self.views.maintenance())
 
     async def maintenance_set(self, request: web.Request) -> web.Response:
         body = await self.server.body(request)
@@ -360,15 +241,13 @@ class Admin:
         enabled: bool = body["enabled"]
         if request.path.endswith("/pop"):
             self.b.pop_maintenance = enabled
-            return self.json({"popMaintenanceMode": enabled, "message": "Pop maintenance mode "
-                              + ("enabled" if enabled else "disabled")})
+            return self.json(self.views.pop_maintenance(enabled))
+        before = len(self.b.buffered)
         self.b.set_maintenance(enabled)
-        return self.json({"maintenanceMode": enabled, "bufferedMessages": len(self.b.buffered),
-                          "bufferHealthy": True, "message": "Maintenance mode " +
-                          ("enabled" if enabled else "disabled")})
+        return self.json(self.views.maintenance_set(enabled, before))
 
     async def maintenance_pop_get(self, request: web.Request) -> web.Response:
-        return self.json({"popMaintenanceMode": self.b.pop_maintenance})
+        return self.json(self.views.pop_maintenance())
 
 
 def register(app: web.Application, server: QueenServer) -> Admin:
@@ -381,16 +260,31 @@ def register(app: web.Application, server: QueenServer) -> Admin:
         r.add_get(path, handler, allow_head=False)
 
     r.add_delete(V1 + "/resources/queues/{queue}", a.delete_queue)
-    get(V1 + "/resources/queues", a.queue_list)
+    get(V1 + "/resources/queues", a.plain("queue_list"))
     get(V1 + "/resources/queues/{queue}", a.queue_detail)
-    get(V1 + "/resources/overview", a.overview)
+    get(V1 + "/resources/overview", a.plain("overview"))
     get(V1 + "/resources/namespaces", a.namespaces)
     get(V1 + "/resources/tasks", a.namespaces)
+    get(V1 + "/status", a.filtered("status"))
+    get(V1 + "/status/queues", a.status_queues)
     get(V1 + "/status/queues/{queue}", a.queue_status)
-    get(V1 + "/status/queues", a.queue_list)
-    get(V1 + "/status", a.overview)
-    get(V1 + "/consumer-groups", a.group_list)
-    get(V1 + "/consumer-groups/lagging", a.group_list)
+    get(V1 + "/status/queues/{queue}/messages", a.queue_messages)
+    get(V1 + "/status/analytics", a.filtered("analytics"))
+    get(V1 + "/status/buffers", a.buffers)
+    get(V1 + "/analytics/system-metrics", a.system_metrics)
+    if STATS_REFRESH in features:
+        r.add_post(V1 + "/stats/refresh", a.stats_refresh)
+    if QUEUE_ANALYTICS in features:
+        get(V1 + "/analytics/worker-metrics", a.filtered("worker_metrics"))
+        get(V1 + "/analytics/queue-lag", a.filtered("queue_lag"))
+        get(V1 + "/analytics/queue-ops", a.filtered("queue_ops"))
+        get(V1 + "/analytics/queue-parked-replicas", a.filtered("parked_replicas"))
+        get(V1 + "/analytics/retention", a.filtered("retention"))
+        get(V1 + "/analytics/postgres-stats", a.postgres_stats)
+    if SHARED_STATE in features:
+        get(V1 + "/system/shared-state", a.shared_state)
+    get(V1 + "/consumer-groups", a.plain("group_list"))
+    get(V1 + "/consumer-groups/lagging", a.lagging)
     get(V1 + "/consumer-groups/{group}", a.group_detail)
     r.add_delete(V1 + "/consumer-groups/{group}", a.group_delete)
     r.add_post(V1 + "/consumer-groups/{group}/subscription", a.group_subscription)

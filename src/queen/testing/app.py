@@ -244,7 +244,7 @@ class QueenServer:
             return web_reply(rules.bad_trace_reply(items, text))
         if self.b.maintenance and items:
             self.b.buffer_push(items)
-            return self.json([rules.buffered_row(it) for it in items])
+            return web_reply(rules.buffered_reply(items))
         reply = rules.push_reply(self.b.push(items) if items else [])
         await self.commit_late()
         return web_reply(reply)

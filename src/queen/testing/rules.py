@@ -10,7 +10,7 @@ which routes exist.  Nothing else in ``queen.testing`` branches on the generatio
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, FrozenSet, List, Optional, Tuple, Type
 
 import orjson
 
@@ -29,6 +29,7 @@ from .model import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .admin_views import AdminViews
     from .broker import Broker
 
 GENERATIONS = ("0.7", "0.15")
@@ -40,6 +41,9 @@ GROUP_SEEK = "consumer-group-seek"       # seek, per-queue group delete
 PROMETHEUS = "prometheus"                # GET /metrics/prometheus
 POP_MAINTENANCE = "pop-maintenance"      # /api/v1/system/maintenance/pop
 STREAMS_V1 = "streams-v1"                # the 0.15 streams SDK routes (an area module)
+STATS_REFRESH = "stats-refresh"          # POST /api/v1/stats/refresh
+QUEUE_ANALYTICS = "queue-analytics"      # /api/v1/analytics/{worker-metrics,queue-*,...}
+SHARED_STATE = "shared-state"            # GET /api/v1/system/shared-state
 
 
 def encode(data: Any, status: int = 200) -> Reply:
@@ -69,6 +73,8 @@ class Rules(ABC):
     #                                   claim of a partition, not at its first pop
     loses_overlapping_pushes: bool    # Broker(push_race=s) applies (0.7.5's push race)
     late_partition_lookup: bool       # Broker(lookup_lag=s) applies (0.15.1's lookup)
+    # --- admin area: the class of its views (admin07.Views07 / admin15.Views15)
+    admin_views: Type[AdminViews]
 
     # ---- broker rules
 
@@ -143,8 +149,8 @@ class Rules(ABC):
     def push_reply(self, results: List[PushOutcome]) -> Reply: ...
 
     @abstractmethod
-    def buffered_row(self, item: Dict[str, Any]) -> Dict[str, Any]:
-        """Push result of an item held while in maintenance mode."""
+    def buffered_reply(self, items: List[Dict[str, Any]]) -> Reply:
+        """The push answer while push maintenance buffers the items."""
 
     @abstractmethod
     def bad_trace_reply(self, items: List[Dict[str, Any]], text: str) -> Reply:
@@ -181,18 +187,6 @@ class Rules(ABC):
     # ---- reply shapes: admin routes
 
     @abstractmethod
-    def status_partition(self, row: Dict[str, Any], stats: Dict[str, int], p: Partition,
-                         st: Optional[GroupState]) -> None:
-        """Fill a partition row of ``GET /status/queues/{queue}``."""
-
-    @abstractmethod
-    def status_config(self, q: Queue, config: Dict[str, Any]) -> None: ...
-
-    @abstractmethod
-    def status_totals(self, out: Dict[str, Any], tot: Dict[str, int], partitions: int,
-                      consumed: int) -> None: ...
-
-    @abstractmethod
     def group_deleted(self, out: Dict[str, Any], n: int, queue: Optional[str]) -> None: ...
 
     @abstractmethod
@@ -211,23 +205,6 @@ class Rules(ABC):
     @abstractmethod
     def trace_names_reply(self, rows: List[Dict[str, Any]], limit: int,
                           offset: int) -> Dict[str, Any]: ...
-
-    @abstractmethod
-    def message_detail(self, out: Dict[str, Any], p: Partition, m: Message, status: str,
-                       now: float) -> None:
-        """Fill the generation's fields of ``GET /messages/{pid}/{tid}``."""
-
-    @abstractmethod
-    def message_row(self, row: Dict[str, Any], m: Message) -> None: ...
-
-    @abstractmethod
-    def message_deleted(self, ok: bool, pid: str, tid: str) -> Dict[str, Any]: ...
-
-    @abstractmethod
-    def health(self) -> Dict[str, Any]: ...
-
-    @abstractmethod
-    def maintenance(self, out: Dict[str, Any], pop_maintenance: bool) -> None: ...
 
 
 def consumed_by(p: Partition, m: Message) -> Dict[str, int]:
@@ -251,4 +228,4 @@ def rules_for(compat: str) -> Rules:
 
 
 __all__ = ["GENERATIONS", "GROUP_SEEK", "NAMESPACE_POP", "POP_MAINTENANCE", "PROMETHEUS",
-           "STREAMS_V1", "WINDOWED_STREAMS", "Rules", "consumed_by", "encode", "rules_for"]
+           "SHARED_STATE", "STATS_REFRESH", "QUEUE_ANALYTICS", "STREAMS_V1", "WINDOWED_STREAMS", "Rules", "consumed_by", "encode", "rules_for"]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
 import orjson
 
+from .admin07 import Views07
 from .model import (
     QUEUE_MODE,
     AckOutcome,
@@ -32,7 +33,7 @@ from .model import (
     uuid4,
     uuid7,
 )
-from .rules import NAMESPACE_POP, WINDOWED_STREAMS, Rules, consumed_by, encode
+from .rules import NAMESPACE_POP, WINDOWED_STREAMS, Rules, encode
 
 if TYPE_CHECKING:  # pragma: no cover
     from .broker import Broker
@@ -62,6 +63,7 @@ def shown_payload(data: Any) -> Any:
 class Rules07(Rules):
     name = "0.7"
     features = frozenset({NAMESPACE_POP, WINDOWED_STREAMS})
+    admin_views = Views07
     validation_status = 200
     max_size_without_options = 10000  # the C++ struct default when 'options' is absent
     auto_namespace = False
@@ -262,8 +264,9 @@ class Rules07(Rules):
             out.append(row)
         return encode(out)
 
-    def buffered_row(self, item: Dict[str, Any]) -> Dict[str, Any]:
-        return {"status": "buffered", "transaction_id": item.get("transactionId")}
+    def buffered_reply(self, items: List[Dict[str, Any]]) -> Reply:
+        return encode([{"status": "buffered", "transaction_id": it.get("transactionId")}
+                       for it in items])
 
     def bad_trace_reply(self, items: List[Dict[str, Any]], text: str) -> Reply:
         out = []
@@ -367,20 +370,6 @@ class Rules07(Rules):
 
     # ---- reply shapes: admin routes
 
-    def status_partition(self, row: Dict[str, Any], stats: Dict[str, int], p: Partition,
-                         st: Optional[GroupState]) -> None:
-        row["messages"] = {k: v for k, v in stats.items() if k != "deadLetter"}
-        row["cursor"]["lastConsumedAt"] = pg_ts(st.last_consumed_at) if st else None
-
-    def status_config(self, q: Queue, config: Dict[str, Any]) -> None:
-        pass
-
-    def status_totals(self, out: Dict[str, Any], tot: Dict[str, int], partitions: int,
-                      consumed: int) -> None:
-        out["totals"] = {"partitions": partitions, "consumed": consumed, "batches": 0,
-                         "messages": {k: v for k, v in tot.items() if k != "deadLetter"}}
-        out["timeRange"] = {"from": "", "to": ""}
-
     def group_deleted(self, out: Dict[str, Any], n: int, queue: Optional[str]) -> None:
         pass
 
@@ -404,26 +393,3 @@ class Rules07(Rules):
         page = rows[offset:offset + limit]
         return {"trace_names": page, "count": len(page), "total": len(rows), "limit": limit,
                 "offset": offset}
-
-    def message_detail(self, out: Dict[str, Any], p: Partition, m: Message, status: str,
-                       now: float) -> None:
-        out["payload"] = shown_payload(m.data)
-        out["queueStatus"] = status
-        out["busStatus"] = consumed_by(p, m)
-
-    def message_row(self, row: Dict[str, Any], m: Message) -> None:
-        pass
-
-    def message_deleted(self, ok: bool, pid: str, tid: str) -> Dict[str, Any]:
-        if not ok:
-            return {"error": "Message not found"}
-        return {"success": True, "message": "Message deleted successfully",
-                "partitionId": pid, "transactionId": tid}
-
-    def health(self) -> Dict[str, Any]:
-        return {"status": "healthy", "database": "connected",
-                "server": "C++ Queen Server (Acceptor/Worker)", "worker_id": 0,
-                "version": "1.0.0"}
-
-    def maintenance(self, out: Dict[str, Any], pop_maintenance: bool) -> None:
-        pass

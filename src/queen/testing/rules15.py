@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Set, Tuple
 
+from .admin15 import Views15
 from .model import (
     AckOutcome,
     GroupState,
@@ -31,9 +32,11 @@ from .rules import (
     GROUP_SEEK,
     POP_MAINTENANCE,
     PROMETHEUS,
+    QUEUE_ANALYTICS,
+    SHARED_STATE,
+    STATS_REFRESH,
     STREAMS_V1,
     Rules,
-    consumed_by,
     encode,
 )
 
@@ -45,7 +48,9 @@ _ACK_STATUSES = ("completed", "success", "failed", "dlq", "retry")
 
 class Rules15(Rules):
     name = "0.15"
-    features = frozenset({GROUP_SEEK, PROMETHEUS, POP_MAINTENANCE, STREAMS_V1})
+    features = frozenset({GROUP_SEEK, PROMETHEUS, POP_MAINTENANCE, STREAMS_V1, STATS_REFRESH,
+                          QUEUE_ANALYTICS, SHARED_STATE})
+    admin_views = Views15
     validation_status = 400
     max_size_without_options = 0
     auto_namespace = True
@@ -219,10 +224,9 @@ class Rules15(Rules):
             out.append(row)
         return encode(out)
 
-    def buffered_row(self, item: Dict[str, Any]) -> Dict[str, Any]:
-        return {"status": "buffered", "queue": item["queue"],
-                "partition": item.get("partition") or "Default",
-                "transactionId": item.get("transactionId")}
+    def buffered_reply(self, items: List[Dict[str, Any]]) -> Reply:
+        return encode([{"status": "buffered", "queue": it["queue"],
+                        "partition": it.get("partition") or "Default"} for it in items], 201)
 
     def bad_trace_reply(self, items: List[Dict[str, Any]], text: str) -> Reply:
         return encode({"error": text})
@@ -326,22 +330,6 @@ class Rules15(Rules):
 
     # ---- reply shapes: admin routes
 
-    def status_partition(self, row: Dict[str, Any], stats: Dict[str, int], p: Partition,
-                         st: Optional[GroupState]) -> None:
-        row["messages"] = stats
-        row["stats"] = stats
-        row["lastActivity"] = None
-        row["oldestMessage"] = self.ts(p.messages[0].created) if p.messages else None
-        row["newestMessage"] = self.ts(p.messages[-1].created) if p.messages else None
-
-    def status_config(self, q: Queue, config: Dict[str, Any]) -> None:
-        config["retryDelay"] = q.opt("retryDelay")
-        config["deadLetterQueue"] = q.opt("deadLetterQueue")
-
-    def status_totals(self, out: Dict[str, Any], tot: Dict[str, int], partitions: int,
-                      consumed: int) -> None:
-        out["totals"] = {**tot, "messages": tot}
-
     def group_deleted(self, out: Dict[str, Any], n: int, queue: Optional[str]) -> None:
         out["deletedPartitions"] = n
         if queue is not None:
@@ -367,29 +355,3 @@ class Rules15(Rules):
                           offset: int) -> Dict[str, Any]:
         return {"trace_names": rows[offset:offset + limit], "total": len(rows),
                 "pagination": {"limit": limit, "offset": offset}}
-
-    def message_detail(self, out: Dict[str, Any], p: Partition, m: Message, status: str,
-                       now: float) -> None:
-        out["isEncrypted"] = False
-        out["producerSub"] = m.producer_sub
-        out["mode"]["consumedByGroups"] = consumed_by(p, m)["consumedBy"]
-        out["consumerGroups"] = [
-            {"name": g, "consumed": st.cursor >= m.seq,
-             "leaseExpiresAt": self.ts(st.lease_expires) if st.leased(now)
-             and st.cursor < m.seq <= st.batch_last else None}
-            for g, st in p.states.items()]
-
-    def message_row(self, row: Dict[str, Any], m: Message) -> None:
-        row["producerSub"] = m.producer_sub
-
-    def message_deleted(self, ok: bool, pid: str, tid: str) -> Dict[str, Any]:
-        return {"success": ok, "partitionId": pid, "transactionId": tid,
-                "message": "Message deleted successfully" if ok else "Message not found"}
-
-    def health(self) -> Dict[str, Any]:
-        return {"status": "healthy", "database": "connected",
-                "server": "C++ Queen Server (libqueen)", "worker_id": 0, "version": "1.0.0",
-                "shared_state": {"enabled": False}, "queen": {"worker_id": 0, "status": "active"}}
-
-    def maintenance(self, out: Dict[str, Any], pop_maintenance: bool) -> None:
-        out["popMaintenanceMode"] = pop_maintenance

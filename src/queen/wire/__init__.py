@@ -4,7 +4,7 @@ parameters, JSON field names and what differs between server generations.
 One module per area: ``base`` (what they share), ``core`` (queues, push, pop, ack,
 leases, transactions, DLQ, traces, consumer groups), ``rules`` (what differs between
 generations in how the client acts, as data), ``streams07`` (the 0.7 windowed
-streams). Each operation is a request builder returning a :class:`Request`
+streams), ``admin`` (the admin and read routes of ``queen.admin``). Each operation is a request builder returning a :class:`Request`
 (nothing is sent here) and a reply parser.
 """
 
