@@ -28,7 +28,7 @@ DIRECTIVES = {
 
 
 def warn(msg: str, what: str = "the pure-Python core") -> None:
-    print(f"WARNING (queen-mq): {msg}; installing {what}", file=sys.stderr)
+    print(f"WARNING (fastqueen): {msg}; installing {what}", file=sys.stderr)
 
 
 def _env_flag(name: str) -> bool:

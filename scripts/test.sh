@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs queen-mq with its test extras and runs the whole suite twice: once on the
+# Installs fastqueen with its test extras and runs the whole suite twice: once on the
 # compiled core (a missing compiled kernel fails it), once on the pure-Python twins
 # (QUEEN_NO_EXTENSIONS=1, the explicit opt-out).
 set -euo pipefail

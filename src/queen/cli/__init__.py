@@ -13,6 +13,8 @@ import sys
 from types import ModuleType
 from typing import Dict, Optional, Sequence
 
+from queen._extras import DISTRIBUTION
+
 # verb -> module (imported when the parser is built; keep verb modules cheap to import)
 VERBS: Dict[str, str] = {
     "demo": "queen.cli.demo",
@@ -38,7 +40,7 @@ def _version() -> str:
     try:
         from importlib.metadata import version
 
-        return version("queen-mq")
+        return version(DISTRIBUTION)
     except Exception:  # not installed as a distribution (e.g. a bare checkout)
         return "unknown"
 
@@ -52,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="queen", description="Queen MQ client tools: operator verbs, an end-to-end demo "
         "and benchmarks.")
-    parser.add_argument("--version", action="version", version=f"queen-mq {_version()}")
+    parser.add_argument("--version", action="version", version=f"{DISTRIBUTION} {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in VERBS:
         mod = _verb(name)

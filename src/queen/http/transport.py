@@ -157,7 +157,7 @@ class _HttpxBackend:
     def __init__(self, config: ClientConfig, headers: Dict[str, str]) -> None:
         if importlib.util.find_spec("h2") is None:
             raise QueenValidationError(
-                "http2=True needs the 'h2' package: pip install 'queen-mq[http2]'"
+                "http2=True needs the 'h2' package: pip install 'fastqueen[http2]'"
             )
         self._config = config
         self._headers = headers
