@@ -37,3 +37,17 @@ def version() -> str:
         return _version(DISTRIBUTION)
     except Exception:
         return "unknown"
+
+
+class LazyModule:
+    """Stands for a module that is imported on first attribute access, so that importing
+    ``queen`` does not load a dependency only one code path needs."""
+
+    def __init__(self, module: str, extra: str, feature: str) -> None:
+        self._spec = (module, extra, feature)
+        self._module: ModuleType | None = None
+
+    def __getattr__(self, attr: str) -> object:
+        if self._module is None:
+            self._module = require(*self._spec)
+        return getattr(self._module, attr)

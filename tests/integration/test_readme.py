@@ -138,7 +138,7 @@ def test_examples_run_as_scripts(marker: str, queen_url: str) -> None:
 
 
 QUICK_START = (
-    "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && queen demo",
+    "python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[server]' && queen demo",
     "python3 -m venv .venv && . .venv/bin/activate && bash scripts/test.sh",
 )
 

@@ -22,13 +22,12 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
-from typing import Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
-import aiohttp
 import orjson
-from yarl import URL
 
 from .. import log
+from .._extras import LazyModule, install_hint, require
 from ..config import ClientConfig
 from ..errors import QueenConnectionError, QueenTimeoutError, QueenValidationError
 from ..retry import TRANSPORT_CAP, Retry
@@ -39,6 +38,14 @@ from ._failure import KEEPALIVE_SECONDS
 from ._failure import TIMEOUT as _TIMEOUT
 from ._failure import Failure as _Failure
 from .balancer import Balancer
+
+_AIOHTTP = "the aiohttp HTTP/1.1 backend (QUEEN_HTTP1_BACKEND=aiohttp, or httptools missing)"
+if TYPE_CHECKING:
+    import aiohttp
+    import yarl
+else:  # only the aiohttp fallback backend loads them: `import queen` stays light
+    aiohttp = LazyModule("aiohttp", "server", _AIOHTTP)
+    yarl = LazyModule("yarl", "server", _AIOHTTP)
 
 try:
     from .h1 import H1Backend
@@ -94,6 +101,7 @@ class _AiohttpBackend:
     """HTTP/1.1: one aiohttp ClientSession (created lazily inside the running loop)."""
 
     def __init__(self, config: ClientConfig, headers: Dict[str, str]) -> None:
+        require("aiohttp", "server", _AIOHTTP)
         self._config = config
         self._headers = headers
         self._session: Optional[aiohttp.ClientSession] = None
@@ -129,7 +137,7 @@ class _AiohttpBackend:
         session = self._session or self._open()
         try:
             async with session.request(
-                method, URL(url, encoded=True), data=body, timeout=self._timeout(timeout)
+                method, yarl.URL(url, encoded=True), data=body, timeout=self._timeout(timeout)
             ) as resp:
                 return resp.status, await resp.read()
         except aiohttp.ConnectionTimeoutError as exc:
@@ -155,9 +163,9 @@ class _HttpxBackend:
     """HTTP/2 over httpx: prior knowledge for http://, ALPN (with HTTP/1.1 fallback) for https://."""
 
     def __init__(self, config: ClientConfig, headers: Dict[str, str]) -> None:
-        if importlib.util.find_spec("h2") is None:
+        if importlib.util.find_spec("httpx") is None or importlib.util.find_spec("h2") is None:
             raise QueenValidationError(
-                "http2=True needs the 'h2' package: pip install 'fastqueen[http2]'"
+                f"http2=True needs the 'httpx' and 'h2' packages: {install_hint('http2')}"
             )
         self._config = config
         self._headers = headers

@@ -55,6 +55,15 @@ def _detect(url: str) -> str:
         return wire.GEN_07
 
 
+def _start(compat: str, **kwargs: Any) -> Any:
+    from queen._extras import require
+
+    require("aiohttp", "server", "the embedded Queen server (queen.testing)")
+    from queen.testing import start_server
+
+    return start_server(compat=compat, **kwargs)
+
+
 def pytest_generate_tests(metafunc: Any) -> None:
     if "queen_server" in metafunc.fixturenames and not os.environ.get("QUEEN_URL"):
         metafunc.parametrize("queen_server", _compats(), indirect=True, ids=lambda c: c,
@@ -63,14 +72,14 @@ def pytest_generate_tests(metafunc: Any) -> None:
 
 @pytest.fixture(scope="session")
 def queen_server(request: Any) -> Iterator[Any]:
-    from queen.testing import ServerHandle, start_server
+    from queen.testing import ServerHandle
 
     url = os.environ.get("QUEEN_URL")
     if url:
         yield ServerHandle(url.rstrip("/"), _detect(url))
         return
     compat = getattr(request, "param", None) or _compats()[0]
-    handle = start_server(compat=compat)
+    handle = _start(compat)
     try:
         yield handle
     finally:
@@ -119,12 +128,10 @@ async def queen(queen_url: str) -> AsyncIterator[Any]:
 def embedded_server() -> Iterator[Callable[..., Any]]:
     """``embedded_server(compat="0.15", clock=FakeClock())`` -> a fresh ServerHandle,
     closed at the end of the test."""
-    from queen.testing import start_server
-
     handles: List[Any] = []
 
     def make(compat: str = "0.7", **kwargs: Any) -> Any:
-        handle = start_server(compat=compat, **kwargs)
+        handle = _start(compat, **kwargs)
         handles.append(handle)
         return handle
 
