@@ -3,6 +3,7 @@ test and publish what ``[tool.cibuildwheel]`` configures."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -89,3 +90,28 @@ def test_ci_runs_the_readme_test_command() -> None:
     runs = " ".join(str(s.get("run", "")) for job in jobs.values() for s in job["steps"])
     assert "bash scripts/test.sh" in runs
     assert "actionlint" in runs and "--print-build-identifiers" in runs
+
+
+def test_docs_site_builds_strict(tmp_path: Path) -> None:
+    pytest.importorskip("mkdocs", reason="pip install -r docs/requirements.txt")
+    done = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-d",
+                           str(tmp_path / "site")], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "site" / "sync" / "index.html").is_file()
+
+
+def test_readme_links_resolve() -> None:
+    import re
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", text):
+        assert (ROOT / target).exists(), target
+
+
+def test_test_script_labels_its_two_runs_and_deselects_nothing() -> None:
+    script = (ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
+    assert "compiled core" in script and "pure-Python twins" in script
+    runs = [line for line in script.splitlines() if "python -m pytest" in line]
+    assert len(runs) == 2
+    assert not any(" -m " in line.split("pytest", 1)[1] for line in runs)  # the whole suite

@@ -1,10 +1,12 @@
-"""Run every example of README.md against the embedded server (or ``QUEEN_URL``).
+"""Run every example of README.md and of the user docs (``DOCS``) against the embedded
+server (or ``QUEEN_URL``).
 
-A ```python block that defines ``async def main`` is a runnable example: it is executed
-as a module (not as ``__main__``, so its ``asyncio.run(main())`` guard stays quiet) and
-its ``main()`` is awaited with ``QUEEN_URL`` pointing at the test server. Every other
-python block must be marked ``<!-- fragment -->`` on the line before it, so an example
-cannot silently stop being tested. Other tags, separated by ``;``:
+A ```python block that defines ``async def main`` (or ``def main`` for the synchronous API)
+is a runnable example: it is executed as a module (not as ``__main__``, so its
+``asyncio.run(main())`` guard stays quiet) and its ``main()`` is run with ``QUEEN_URL``
+pointing at the test server. Every other python block must be marked ``<!-- fragment -->``
+on the line before it, so an example cannot silently stop being tested. Other tags,
+separated by ``;``:
 ``<!-- runs-on: 0.7 -->`` limits an example to one server generation, ``<!-- mypy -->``
 also checks it with ``mypy --strict``.
 """
@@ -17,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import types
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +27,11 @@ from typing import Any, List, Optional
 
 import pytest
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+DOCS = [README, *sorted((ROOT / "docs" / "guide").glob("*.md")),
+        *(ROOT / "docs" / name for name in ("sync.md", "testing.md", "real-servers.md",
+                                            "benchmarks.md", "building.md"))]
 TIMEOUT = 30.0  # seconds; each example takes well under 2 s, this only catches hangs
 
 _BLOCK = re.compile(
@@ -35,9 +42,22 @@ _BLOCK = re.compile(
 
 @dataclass
 class Example:
+    path: Path
     line: int
     code: str
     tag: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.path.relative_to(ROOT)}:{self.line}"
+
+    @property
+    def id(self) -> str:
+        return f"{self.path.stem}-line{self.line}"
+
+    @property
+    def is_async(self) -> bool:
+        return re.search(r"^async def main\(", self.code, re.M) is not None
 
     @property
     def tags(self) -> List[str]:
@@ -57,61 +77,95 @@ class Example:
 
     @property
     def runnable(self) -> bool:
-        return not self.fragment and re.search(r"^async def main\(", self.code, re.M) is not None
+        return not self.fragment and re.search(r"^(async )?def main\(", self.code, re.M) is not None
 
 
 def _examples() -> List[Example]:
-    text = README.read_text(encoding="utf-8")
-    return [
-        Example(text.count("\n", 0, m.start("code")) + 1, m.group("code"), m.group("tag") or "")
-        for m in _BLOCK.finditer(text)
-    ]
+    found = []
+    for path in DOCS:
+        text = path.read_text(encoding="utf-8")
+        found += [
+            Example(path, text.count("\n", 0, m.start("code")) + 1, m.group("code"),
+                    m.group("tag") or "")
+            for m in _BLOCK.finditer(text)
+        ]
+    return found
 
 
 EXAMPLES = _examples()
 RUNNABLE = [e for e in EXAMPLES if e.runnable]
+ASYNC = [e for e in RUNNABLE if e.is_async]
+SYNC = [e for e in RUNNABLE if not e.is_async]
 TYPED = [e for e in EXAMPLES if "mypy" in e.tags]
 
 
-def test_readme_has_runnable_examples() -> None:
-    assert len(RUNNABLE) >= 20, f"only {len(RUNNABLE)} runnable examples in README.md"
+def test_docs_have_runnable_examples() -> None:
+    assert len(ASYNC) >= 20, f"only {len(ASYNC)} runnable async examples in the docs"
+    assert len(SYNC) >= 4, f"only {len(SYNC)} runnable queen.sync examples in the docs"
+    readme = [e for e in RUNNABLE if e.path == README]
+    assert len(readme) >= 3, "the README's tour should hold complete programs"
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=[f"line{e.line}" for e in EXAMPLES])
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.id for e in EXAMPLES])
 def test_every_python_block_is_runnable_or_marked(example: Example) -> None:
     assert example.fragment or example.runnable, (
-        f"README.md line {example.line}: a python block without `async def main` must be "
+        f"{example.where}: a python block without `def main` / `async def main` must be "
         "marked <!-- fragment -->"
     )
     if example.runnable:
-        compile(example.code, f"README.md:{example.line}", "exec")
+        compile(example.code, example.where, "exec")
         assert "if __name__ == '__main__':" in example.code, (
-            f"README.md line {example.line}: end runnable examples with an "
-            "`if __name__ == '__main__':` guard"
+            f"{example.where}: end runnable examples with an `if __name__ == '__main__':` guard"
         )
 
 
-@pytest.mark.parametrize("example", RUNNABLE, ids=[f"line{e.line}" for e in RUNNABLE])
-async def test_readme_example_runs(
-    example: Example, queen_url: str, queen_compat: str, monkeypatch: Any
-) -> None:
+def _load(example: Example, queen_url: str, queen_compat: str, monkeypatch: Any) -> Any:
     if example.runs_on and not queen_compat.startswith(example.runs_on):
         pytest.skip(f"example needs a Queen {example.runs_on} server")
     monkeypatch.setenv("QUEEN_URL", queen_url)
-    module = types.ModuleType(f"readme_example_line{example.line}")
-    module.__file__ = str(README)
-    exec(compile(example.code, f"README.md:{example.line}", "exec"), module.__dict__)
+    module = types.ModuleType(f"doc_example_{example.id.replace('-', '_')}")
+    module.__file__ = str(example.path)
+    exec(compile(example.code, example.where, "exec"), module.__dict__)
+    return module
+
+
+@pytest.mark.parametrize("example", ASYNC, ids=[e.id for e in ASYNC])
+async def test_doc_example_runs(
+    example: Example, queen_url: str, queen_compat: str, monkeypatch: Any
+) -> None:
+    module = _load(example, queen_url, queen_compat, monkeypatch)
     await asyncio.wait_for(module.main(), TIMEOUT)
+
+
+@pytest.mark.parametrize("example", SYNC, ids=[e.id for e in SYNC])
+def test_sync_doc_example_runs(
+    example: Example, queen_url: str, queen_compat: str, monkeypatch: Any
+) -> None:
+    module = _load(example, queen_url, queen_compat, monkeypatch)
+    errors: List[BaseException] = []
+
+    def run() -> None:
+        try:
+            module.main()
+        except BaseException as e:
+            errors.append(e)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(TIMEOUT)
+    assert not worker.is_alive(), f"{example.where} did not finish in {TIMEOUT} s"
+    if errors:
+        raise errors[0]
 
 
 def test_typed_examples_exist() -> None:
     assert TYPED, "the Type hints example should be tagged <!-- mypy -->"
 
 
-@pytest.mark.parametrize("example", TYPED, ids=[f"line{e.line}" for e in TYPED])
+@pytest.mark.parametrize("example", TYPED, ids=[e.id for e in TYPED])
 def test_typed_example_passes_mypy_strict(example: Example, tmp_path: Path) -> None:
     api = pytest.importorskip("mypy.api")
-    source = tmp_path / f"readme_line{example.line}.py"
+    source = tmp_path / f"{example.id.replace('-', '_')}.py"
     source.write_text(example.code, encoding="utf-8")
     out, err, status = api.run([
         "--strict", "--no-incremental", "--follow-imports=silent",
@@ -124,7 +178,7 @@ def _script(marker: str) -> Example:
     return next(e for e in RUNNABLE if marker in e.code)
 
 
-@pytest.mark.parametrize("marker", ["queen.run(main())", "Processing:"])
+@pytest.mark.parametrize("marker", ["queen.run(main())", "Processing:", "print('Sending'"])
 def test_examples_run_as_scripts(marker: str, queen_url: str) -> None:
     """The ``__main__`` path too: a real interpreter, its own event loop (uvloop under
     ``queen.run`` when installed)."""
@@ -159,12 +213,31 @@ def test_quick_start_commands_match_the_repository() -> None:
     assert "bash scripts/test.sh" in (root / ".ci" / "run").read_text(encoding="utf-8")
 
 
+def _section(heading: str) -> str:
+    """The text under ``heading`` (a whole line, e.g. ``## Queues``), in whichever doc
+    holds it, up to the next heading of the same or a higher level (outside code)."""
+    level = len(heading.split(" ")[0])
+    for path in DOCS:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if heading not in lines:
+            continue
+        out = [heading]
+        in_code = False
+        for line in lines[lines.index(heading) + 1:]:
+            if line.startswith("```"):
+                in_code = not in_code
+            found = None if in_code else re.match(r"(#+) ", line)
+            if found and len(found.group(1)) <= level:
+                break
+            out.append(line)
+        return "\n".join(out)
+    raise AssertionError(f"no doc has the heading {heading!r}")
+
+
 def _table(heading: str) -> List[List[str]]:
     """Rows (cells without the surrounding backticks) of the first table after ``heading``."""
-    text = README.read_text(encoding="utf-8")
-    start = text.index(heading)
     rows: List[List[str]] = []
-    for line in text[start:].splitlines()[1:]:
+    for line in _section(heading).splitlines()[1:]:
         if line.startswith("|"):
             rows.append([c.strip() for c in line.strip().strip("|").split("|")])
         elif rows:
@@ -216,8 +289,7 @@ async def test_buffer_stats_keys_are_documented() -> None:
     async def send(*_: Any) -> List[Any]:
         return []
 
-    text = README.read_text(encoding="utf-8")
-    section = text[text.index("## Client-side buffering"):text.index("## Dead letter queue")]
+    section = _section("## Client-side buffering")
     for key in BufferManager(send).stats():
         assert f"`{key}`" in section, key
 
@@ -230,9 +302,7 @@ def test_api_at_a_glance_names_exist() -> None:
     from queen.builders.stream import StreamBuilder
     from queen.stream.consumer import StreamConsumer
 
-    text = README.read_text(encoding="utf-8")
-    start = text.index("## API at a glance")
-    block = text[start:text.index("\n## ", start + 1)]
+    block = _section("## API at a glance")
     builders = (QueueBuilder, DLQBuilder, TransactionBuilder, ConsumeBuilder, PushBuilder,
                 StreamBuilder, StreamConsumer)
     for name in re.findall(r"\bqueen\.(\w+)\(", block):
