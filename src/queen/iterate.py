@@ -16,7 +16,10 @@ back as ``failed`` when the iteration ends. With ``auto_ack=False`` nothing is a
 those: ack each message yourself with ``queen.ack(message, ...)``.
 
 The iteration ends on ``break``, on the ``signal`` (an ``asyncio.Event``), when the client
-closes, or on a pop error that is not transient.
+closes, or on a pop error that is not transient. Each pop long-polls for at most
+``timeout_millis`` (2 s by default; it replaces the builder's): an ending iteration waits for
+the pop in flight rather than cancel it, since a cancelled long poll may still take a message
+on the server, leased to nobody until the lease expires.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ RETRY_MIN = 0.1  # s, first back-off after a failed pop
 RETRY_MAX = 5.0  # s, back-off cap
 IDLE_MIN = 0.02  # s, first pause after an empty short poll
 IDLE_MAX = 0.5
+DEFAULT_POLL_MILLIS = 2000  # long-poll deadline of each pop
 
 
 class IteratedMessage(dict):  # type: ignore[type-arg]
@@ -77,14 +81,16 @@ class MessageIterator:
     context manager that ends the iteration cleanly (see the module docstring)."""
 
     def __init__(self, builder: QueueBuilder, *, prefetch: int = 1, auto_ack: bool = True,
-                 signal: Optional[asyncio.Event] = None, wait: bool = True) -> None:
+                 signal: Optional[asyncio.Event] = None, wait: bool = True,
+                 timeout_millis: int = DEFAULT_POLL_MILLIS) -> None:
         if not isinstance(prefetch, int) or isinstance(prefetch, bool) or prefetch < 1:
             raise QueenValidationError(f"prefetch must be an int >= 1, got {prefetch!r}")
         if not isinstance(auto_ack, bool):
             raise QueenValidationError(f"auto_ack takes True or False, got {auto_ack!r}")
         if signal is not None and not isinstance(signal, asyncio.Event):
             raise QueenValidationError("signal must be an asyncio.Event")
-        self._builder = builder.wait(wait)  # long polls unless told otherwise
+        # long polls, short ones: an end waits for the one in flight (see _finish)
+        self._builder = builder.wait(wait).timeout_millis(timeout_millis)
         self._host: Host = builder.host
         self._prefetch = prefetch
         self._auto_ack = auto_ack
@@ -93,6 +99,8 @@ class MessageIterator:
         # a plain ``async for`` that was left by break from being finalized promptly
         self._gen: Optional[weakref.ref[AsyncGenerator[IteratedMessage, None]]] = None
         self._entered = False
+        self._ending = False  # no new pops: the iteration is ending
+        self._popping = False  # a pop is in flight
         self._strong: Optional[AsyncGenerator[IteratedMessage, None]] = None
         self._exit_error: Optional[str] = None  # set by __aexit__ when the block raised
         self._clean_exit = False
@@ -160,24 +168,27 @@ class MessageIterator:
         """Pop ahead: at most ``prefetch`` batches popped and not yet taken."""
         delay = RETRY_MIN
         idle = IDLE_MIN
-        while not self._stopping():
+        while not self._stopping() and not self._ending:
             await slots.acquire()
-            while True:
+            while not self._ending:
+                self._popping = True
                 try:
                     batch = await self._builder.pop()
                 except Exception as exc:
-                    if not _transient(exc) or self._stopping():
+                    if not _transient(exc) or self._stopping() or self._ending:
                         await batches.put(exc)
                         return
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, RETRY_MAX)
                     continue
+                finally:
+                    self._popping = False
                 delay = RETRY_MIN
                 if batch:
                     idle = IDLE_MIN
                     await batches.put(batch)
                     break
-                if self._stopping():
+                if self._stopping() or self._ending:
                     return
                 await asyncio.sleep(idle)  # a short poll came back empty (wait=False)
                 idle = min(idle * 2, IDLE_MAX)
@@ -232,13 +243,16 @@ class MessageIterator:
                     await self._settle([current], True, None)
                 current = None
         finally:
-            fetcher.cancel()
+            # No new pops; a pop in flight is awaited, not cancelled (a cancelled long
+            # poll may still take a message on the server, leased to nobody until its
+            # lease expires); then what it brought goes back with the rest.
+            self._ending = True
+            if not self._popping:
+                fetcher.cancel()
             try:
                 await fetcher
             except BaseException:
                 pass
-            # A pop still in flight was cancelled first: a message the server hands to
-            # it from now on is not taken by a request nobody reads any more.
             await self._finish(current, finished, list(pending), batches)
 
     async def _finish(self, current: Optional[IteratedMessage], finished: bool,

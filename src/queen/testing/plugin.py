@@ -166,7 +166,7 @@ def _run_by_us(item: Any) -> bool:
 
 
 def _loop_for(item: Any) -> asyncio.AbstractEventLoop:
-    loop = item.stash.get(_LOOP, None)
+    loop: Optional[asyncio.AbstractEventLoop] = item.stash.get(_LOOP, None)
     if loop is None or loop.is_closed():
         loop = item.stash[_LOOP] = asyncio.new_event_loop()
     return loop
