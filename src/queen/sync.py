@@ -22,6 +22,8 @@ by any number of threads. Differences from the async API, where blocking code ne
   client themselves. ``signal`` is a ``threading.Event``. Ctrl-C stops the consume.
 * ``close()`` (or leaving the ``with`` block) flushes buffered messages, closes the
   connections and stops the thread; a client still open at interpreter exit is closed then.
+* A process forked after the client was made (Celery, gunicorn and uWSGI workers) gets a
+  fresh loop thread and connections of its own.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ import asyncio
 import atexit
 import functools
 import inspect
+import os
 import threading
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
-from typing import Any, Awaitable, Callable, Dict, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Dict, List, Optional, TypeVar
 
 from . import client as _client
 from .config import ConfigInput
@@ -220,6 +224,19 @@ def _consume(proxy: _Proxy, handler: Callable[..., Any],
 
 _SPECIAL: Dict[str, Callable[..., Any]] = {"push": _push, "consume": _consume}
 
+_CLIENTS: weakref.WeakSet[Queen] = weakref.WeakSet()
+_ABANDONED: List[Any] = []
+
+
+def _after_fork_in_child() -> None:
+    _ABANDONED.clear()
+    for client in list(_CLIENTS):
+        client._reopen_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
 
 class Queen(_Proxy):
     """The synchronous client: ``queen.Queen``'s API without ``await``.
@@ -228,13 +245,26 @@ class Queen(_Proxy):
     options). Use it as a context manager, or call ``close()``.
     """
 
-    __slots__ = ("_closing", "__weakref__")
+    __slots__ = ("_closing", "_config", "__weakref__")
 
     def __init__(self, config: ConfigInput = "http://localhost:6632") -> None:
         target = _client.Queen(config)  # bad options raise here, in the caller's thread
         super().__init__(target, _LoopThread())
+        self._config = config
         self._closing = threading.Lock()
         atexit.register(self.close)
+        _CLIENTS.add(self)
+
+    def _reopen_after_fork(self) -> None:
+        """In a forked child (a Celery or gunicorn worker made after this client): the
+        loop thread did not survive the fork, and the connections are the parent's. Start
+        afresh; what the parent had buffered stays the parent's to send."""
+        if self._loop.loop.is_closed():
+            return
+        _ABANDONED.append((self._target, self._loop))  # never touched again, never freed
+        self._target = _client.Queen(self._config)
+        self._loop = _LoopThread()
+        self._closing = threading.Lock()
 
     def __enter__(self) -> Queen:
         return self

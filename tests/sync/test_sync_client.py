@@ -3,7 +3,9 @@ server (both personalities) or the server at ``QUEEN_URL``."""
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from collections import Counter
 from typing import Any, Callable, Dict, Iterator, List
 
@@ -204,3 +206,31 @@ def test_close_is_idempotent_and_final(queen_url: str) -> None:
     assert client.closed
     with pytest.raises(QueenConnectionError, match="closed"):
         client.queue("x").pop()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_worker_gets_its_own_loop(queen: Queen, make_queue: Callable[..., str]) -> None:
+    """A client made before fork() (a Celery or gunicorn worker) works in the child."""
+    name = make_queue()
+    queen.queue(name).push([{"data": "parent"}])  # the loop thread is running now
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through its exit status
+        code = 1
+        try:
+            [result] = queen.queue(name).push([{"data": "child"}])
+            queen.close()
+            code = 0 if result["status"] == "queued" else 3
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 30
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise AssertionError("the forked child hung")
+        time.sleep(0.02)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert sorted(m["data"] for m in queen.queue(name).batch(10).pop()) == ["child", "parent"]
