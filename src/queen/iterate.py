@@ -28,7 +28,18 @@ import asyncio
 import weakref
 from collections import deque
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, AsyncGenerator, Deque, List, Optional, Type
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Deque,
+    Dict,
+    List,
+    Optional,
+    Type,
+)
 
 from . import wire
 from .errors import QueenConnectionError, QueenHTTPError, QueenTimeoutError, QueenValidationError
@@ -51,12 +62,11 @@ class IteratedMessage(dict):  # type: ignore[type-arg]
     ``async with message:`` acks it when the block exits cleanly and nacks it (with the
     error's text) when the block raises. The exception is not swallowed."""
 
-    __slots__ = ("_owner", "_settled")
+    __slots__ = ("_settle",)
 
-    def __init__(self, message: Any, owner: MessageIterator) -> None:
+    def __init__(self, message: Any, settle: Callable[..., Awaitable[None]]) -> None:
         super().__init__(message)
-        self._owner = owner
-        self._settled = False
+        self._settle = settle  # the iterator's: acks each message at most once
 
     async def __aenter__(self) -> IteratedMessage:
         return self
@@ -64,9 +74,9 @@ class IteratedMessage(dict):  # type: ignore[type-arg]
     async def __aexit__(self, exc_type: Optional[Type[BaseException]],
                         exc: Optional[BaseException], tb: Optional[TracebackType]) -> None:
         if exc is None:
-            await self._owner._settle([self], True, None)
+            await self._settle([self], True, None)
         else:
-            await self._owner._settle([self], False, str(exc) or type(exc).__name__)
+            await self._settle([self], False, str(exc) or type(exc).__name__)
 
 
 def _transient(exc: BaseException) -> bool:
@@ -99,6 +109,7 @@ class MessageIterator:
         # a plain ``async for`` that was left by break from being finalized promptly
         self._gen: Optional[weakref.ref[AsyncGenerator[IteratedMessage, None]]] = None
         self._entered = False
+        self._outstanding: Dict[int, IteratedMessage] = {}  # made, not yet acked or nacked
         self._ending = False  # no new pops: the iteration is ending
         self._popping = False  # a pop is in flight
         self._strong: Optional[AsyncGenerator[IteratedMessage, None]] = None
@@ -140,13 +151,18 @@ class MessageIterator:
 
     # --------------------------------------------------------------- acks
 
+    def _wrap(self, batch: List[Any]) -> List[IteratedMessage]:
+        made = [IteratedMessage(m, self._settle) for m in batch]
+        for m in made:
+            self._outstanding[id(m)] = m
+        return made
+
     async def _settle(self, messages: List[IteratedMessage], completed: bool,
                       error: Optional[str]) -> None:
-        todo = [m for m in messages if not m._settled]
+        # every message made is outstanding until settled: settle each at most once
+        todo = [m for m in messages if self._outstanding.pop(id(m), None) is not None]
         if not todo:
             return
-        for m in todo:
-            m._settled = True
         if self._host.closed:
             return  # nothing can be sent: the leases expire and the server redelivers
         generation = await self._host.generation()
@@ -232,7 +248,7 @@ class MessageIterator:
                     if batch is None:
                         break
                     slots.release()  # taken: the fetcher pops the next one meanwhile
-                    pending.extend(IteratedMessage(m, self) for m in batch)
+                    pending.extend(self._wrap(batch))
                 current = pending.popleft()
                 yield current
                 # the body asked for the next message: it finished this one
@@ -273,5 +289,5 @@ class MessageIterator:
         while not batches.empty():
             item = batches.get_nowait()
             if not isinstance(item, BaseException):
-                await self._settle([IteratedMessage(m, self) for m in item], False,
+                await self._settle(self._wrap(item), False,
                                    "not processed: the iteration ended")

@@ -92,13 +92,8 @@ class _LoopThread:
     def sync_trace(self, message: Any) -> Any:
         """Give a popped message a blocking ``message['trace'](event)``."""
         trace = message.get("trace") if isinstance(message, dict) else None
-        if callable(trace) and not getattr(trace, "_queen_sync", False):
-
-            def sync(*args: Any, **kwargs: Any) -> Any:
-                return self.run(trace(*args, **kwargs))
-
-            sync._queen_sync = True  # type: ignore[attr-defined]
-            message["trace"] = sync
+        if callable(trace) and not isinstance(trace, _BlockingTrace):
+            message["trace"] = _BlockingTrace(trace, self.run)
         return message
 
     def in_thread(self, fn: Callable[..., Any], pool: Optional[ThreadPoolExecutor]
@@ -115,6 +110,19 @@ class _LoopThread:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join()
         self.loop.close()
+
+
+class _BlockingTrace:
+    """``message['trace'](event)`` that waits for the async trace call's result."""
+
+    __slots__ = ("trace", "run")
+
+    def __init__(self, trace: Callable[..., Any], run: Callable[[Any], Any]) -> None:
+        self.trace = trace
+        self.run = run
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.run(self.trace(*args, **kwargs))
 
 
 class _ThreadSignal:
@@ -162,9 +170,8 @@ class _Proxy:
         return _Proxy(value, self._loop) if _is_builder(value) else value
 
     def __getattr__(self, name: str) -> Any:
-        special = _SPECIAL.get(name)
-        if special is not None:
-            return functools.partial(special, self)
+        if name in _SPECIAL:  # where blocking code needs another shape (see the module doc)
+            return getattr(self, _SPECIAL[name])
         attr = getattr(self._target, name)
         if not callable(attr):
             return attr
@@ -175,67 +182,63 @@ class _Proxy:
 
         return call
 
+    def _sync_push(self, messages: Any, on_success: Optional[Callable[..., Any]] = None,
+                   on_error: Optional[Callable[..., Any]] = None,
+                   on_duplicate: Optional[Callable[..., Any]] = None) -> Any:
+        """``push(messages)``: send (or buffer) now and return one result per message."""
+        builder = self._target.push(messages)
+        for name, callback in (("on_success", on_success), ("on_error", on_error),
+                               ("on_duplicate", on_duplicate)):
+            if callback is not None:
+                builder = getattr(builder, name)(self._loop.in_thread(callback, None))
+        return self._wrap(builder)
 
-def _push(proxy: _Proxy, messages: Any, on_success: Optional[Callable[..., Any]] = None,
-          on_error: Optional[Callable[..., Any]] = None,
-          on_duplicate: Optional[Callable[..., Any]] = None) -> Any:
-    """``push(messages)``: send (or buffer) now and return one result per message."""
-    loop = proxy._loop
-    builder = proxy._target.push(messages)
-    for name, callback in (("on_success", on_success), ("on_error", on_error),
-                           ("on_duplicate", on_duplicate)):
-        if callback is not None:
-            builder = getattr(builder, name)(loop.in_thread(callback, None))
-    return proxy._wrap(builder)
+    def _sync_consume(self, handler: Callable[..., Any],
+                      signal: Optional[threading.Event] = None,
+                      on_success: Optional[Callable[..., Any]] = None,
+                      on_error: Optional[Callable[..., Any]] = None) -> None:
+        """``consume(handler)``: run the consume engine until it ends; ``handler`` (a
+        plain function) runs in a pool of ``concurrency`` threads."""
+        loop = self._loop
+        pools: List[ThreadPoolExecutor] = []
 
+        def threaded(fn: Optional[Callable[..., Any]]) -> Any:
+            if fn is None or not callable(fn):
+                return fn  # None, or a bad value for the async API to refuse
 
-def _consume(proxy: _Proxy, handler: Callable[..., Any],
-             signal: Optional[threading.Event] = None,
-             on_success: Optional[Callable[..., Any]] = None,
-             on_error: Optional[Callable[..., Any]] = None) -> None:
-    """``consume(handler)``: run the consume engine until it ends; ``handler`` (a plain
-    function) runs in a pool of ``concurrency`` threads."""
-    loop = proxy._loop
-    pools: list[ThreadPoolExecutor] = []
+            async def call(*args: Any) -> Any:
+                for arg in args:  # a message, or a batch of them
+                    for message in arg if type(arg) is list else (arg,):
+                        loop.sync_trace(message)
+                return await loop.loop.run_in_executor(pools[0], functools.partial(fn, *args))
 
-    def threaded(fn: Optional[Callable[..., Any]]) -> Any:
-        if fn is None or not callable(fn):
-            return fn  # None, or a bad value for the async API to refuse
+            return call
 
-        async def call(*args: Any) -> Any:
-            for arg in args:  # a message, or a batch of them
-                for message in arg if type(arg) is list else (arg,):
-                    loop.sync_trace(message)
-            return await loop.loop.run_in_executor(pools[0], functools.partial(fn, *args))
-
-        return call
-
-    bridge: Any = None if signal is None else _ThreadSignal(signal)
-    builder = proxy._target.consume(threaded(handler), bridge)
-    if on_success is not None:
-        builder = builder.on_success(threaded(on_success))
-    if on_error is not None:
-        builder = builder.on_error(threaded(on_error))
-    workers = max(1, builder.options.concurrency or 1)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="queen-sync-handler") as pool:
-        pools.append(pool)
-        loop.run(builder)
+        bridge: Any = None if signal is None else _ThreadSignal(signal)
+        builder = self._target.consume(threaded(handler), bridge)
+        if on_success is not None:
+            builder = builder.on_success(threaded(on_success))
+        if on_error is not None:
+            builder = builder.on_error(threaded(on_error))
+        workers = max(1, builder.options.concurrency or 1)
+        with ThreadPoolExecutor(max_workers=workers,
+                                thread_name_prefix="queen-sync-handler") as pool:
+            pools.append(pool)
+            loop.run(builder)
 
 
-_SPECIAL: Dict[str, Callable[..., Any]] = {"push": _push, "consume": _consume}
-
-_CLIENTS: weakref.WeakSet[Queen] = weakref.WeakSet()
+_SPECIAL: Dict[str, str] = {"push": "_sync_push", "consume": "_sync_consume"}
 _ABANDONED: List[Any] = []
 
 
-def _after_fork_in_child() -> None:
-    _ABANDONED.clear()
-    for client in list(_CLIENTS):
-        client._reopen_after_fork()
 
+def _after_fork(method: weakref.WeakMethod[Callable[[], None]]) -> Callable[[], None]:
+    def hook() -> None:
+        reopen = method()
+        if reopen is not None:
+            reopen()
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    return hook
 
 
 class Queen(_Proxy):
@@ -253,7 +256,9 @@ class Queen(_Proxy):
         self._config = config
         self._closing = threading.Lock()
         atexit.register(self.close)
-        _CLIENTS.add(self)
+        if hasattr(os, "register_at_fork"):
+            reopen = weakref.WeakMethod(self._reopen_after_fork)
+            os.register_at_fork(after_in_child=_after_fork(reopen))
 
     def _reopen_after_fork(self) -> None:
         """In a forked child (a Celery or gunicorn worker made after this client): the
@@ -261,7 +266,7 @@ class Queen(_Proxy):
         afresh; what the parent had buffered stays the parent's to send."""
         if self._loop.loop.is_closed():
             return
-        _ABANDONED.append((self._target, self._loop))  # never touched again, never freed
+        _ABANDONED.append((self._target, self._loop))  # the parent's: never touched, never freed
         self._target = _client.Queen(self._config)
         self._loop = _LoopThread()
         self._closing = threading.Lock()
