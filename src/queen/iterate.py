@@ -41,7 +41,6 @@ from typing import (
     Type,
 )
 
-from . import wire
 from .errors import QueenConnectionError, QueenHTTPError, QueenTimeoutError, QueenValidationError
 
 if TYPE_CHECKING:
@@ -165,15 +164,9 @@ class MessageIterator:
             return
         if self._host.closed:
             return  # nothing can be sent: the leases expire and the server redelivers
-        generation = await self._host.generation()
-        items, groups = wire.ack_items(todo, completed, error, generation)
-        # one pop's messages share a partition and a group: one request
-        if len(items) == 1:
-            reply = await self._host.send(wire.ack_single(items[0], groups[0]))
-            wire.parse_ack(reply, items, batch=False)
-        else:
-            reply = await self._host.send(wire.ack_batch(items, groups[0]))
-            wire.parse_ack(reply, items, batch=True)
+        # one pop's messages, in order: the seam's ack sends them as the server needs
+        context = None if error is None else {"error": error}
+        await self._host.ack(todo[0] if len(todo) == 1 else todo, completed, context)
 
     # --------------------------------------------------------------- the loop
 

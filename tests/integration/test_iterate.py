@@ -16,11 +16,7 @@ MakeQueue = Callable[..., Awaitable[str]]
 
 
 def iterate(queen: Queen, name: str, group: str = "g", **options: Any) -> MessageIterator:
-    builder = queen.queue(name).group(group).timeout_millis(1000)
-    iterate = getattr(builder, "iterate", None)
-    if iterate is not None:  # the builder's own method, once it has one
-        return iterate(**options)  # type: ignore[no-any-return]
-    return MessageIterator(builder, **options)
+    return queen.queue(name).group(group).iterate(**options)
 
 
 async def drain(queen: Queen, name: str, group: str = "g") -> List[Any]:

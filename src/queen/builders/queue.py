@@ -25,6 +25,7 @@ from .push import PushBuilder
 if TYPE_CHECKING:
     import asyncio
 
+    from ..iterate import MessageIterator
     from ..seam import Host
     from .consume import ConsumeBuilder
 
@@ -322,6 +323,16 @@ class QueueBuilder:
             renew_interval_millis=self._renew_interval,
         )
         return ConsumeBuilder(self._host, options, handler, signal)
+
+    def iterate(self, *, prefetch: int = 1, auto_ack: bool = True,
+                signal: Optional[asyncio.Event] = None, wait: bool = True,
+                timeout_millis: int = 2000) -> MessageIterator:
+        """``async for message in queue.group(g).iterate():`` one message at a time, the
+        next batch popped while the body runs; see ``queen.iterate`` for the acks."""
+        from ..iterate import MessageIterator
+
+        return MessageIterator(self, prefetch=prefetch, auto_ack=auto_ack, signal=signal,
+                               wait=wait, timeout_millis=timeout_millis)
 
     # ------------------------------------------------------------ DLQ
 
