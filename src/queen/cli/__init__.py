@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Dict, Optional, Sequence
 
 from queen._extras import DISTRIBUTION
+from queen.cli.checks import Parser, install_signal_handlers, stop_command
 
 # verb -> module (imported when the parser is built; keep verb modules cheap to import)
 VERBS: Dict[str, str] = {
@@ -45,21 +46,27 @@ def _version() -> str:
         return "unknown"
 
 
+def _plain(text: str) -> str:
+    """A docstring line without its reStructuredText markup, for --help."""
+    return text.replace("``", "")
+
+
 def _verb(name: str) -> ModuleType:
     return importlib.import_module(VERBS[name])
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``queen`` parser with one sub-command per entry of ``VERBS``."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="queen", description="Queen MQ client tools: operator verbs, an end-to-end demo "
         "and benchmarks.")
     parser.add_argument("--version", action="version", version=f"{DISTRIBUTION} {_version()}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for name in VERBS:
         mod = _verb(name)
         mod.build_parser(sub.add_parser(
-            name, help=mod.HELP, description=(mod.__doc__ or "").split("\n")[0]))
+            name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", None)
+            or _plain((mod.__doc__ or "").split("\n")[0])))
     return parser
 
 
@@ -68,7 +75,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in VERBS:
-        code: int = _verb(args.command).run(args)
+        install_signal_handlers()
+        try:
+            code: int = _verb(args.command).run(args)
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: cleanup has run on the way out
+            return stop_command(f"queen {args.command}")
         return code
     parser.print_help(sys.stderr)
     return 2

@@ -21,8 +21,13 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from queen.cli import workloads
+from queen.cli.checks import Parser, check_env_url, names_from, positive_int
+from queen.cli.checks import server_url as url_arg
 from queen.cli.common import Progress, fmt, print_table, server_url
 
+DESCRIPTION = ("End-to-end benchmarks of this client: push, pop+ack, consume, "
+               "transactions; one child process per workload; messages/s, client CPU per "
+               "message and peak memory.")
 HELP = "end-to-end benchmarks (benchmarks/compare.py adds upstream queen-mq)"
 WORKER = Path(workloads.__file__).resolve()
 HEADER = ["workload", "client", "messages", "seconds", "msgs/s", "CPU us/msg",
@@ -44,17 +49,20 @@ OURS = Side("ours", sys.executable, "ours")
 
 
 def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.ArgumentParser:
-    p = parser or argparse.ArgumentParser(prog="queen bench",
-                                          description=(__doc__ or "").split("\n")[0])
-    p.add_argument("--url", help="Queen server (default: $QUEEN_URL, else an embedded server)")
+    p = parser or Parser(prog="queen bench", description=DESCRIPTION)
+    p.add_argument("--url", type=url_arg,
+                   help="Queen server, http(s)://host:port (default: $QUEEN_URL, else an "
+                        "embedded server in a child process)")
     p.add_argument("--compat", default="0.7", choices=["0.7", "0.15"],
                    help="personality of the embedded server")
-    p.add_argument("--only", help="comma-separated workloads: " + ",".join(workloads.WORKLOADS))
-    p.add_argument("--messages", type=int,
+    p.add_argument("--only", type=names_from(workloads.WORKLOADS, "workload"),
+                   help="comma-separated workloads, from: " + ",".join(workloads.WORKLOADS)
+                        + " (default: " + ",".join(workloads.DEFAULT_WORKLOADS) + ")")
+    p.add_argument("--messages", type=positive_int,
                    help="messages per workload (default: each workload's own size)")
-    p.add_argument("--batch", type=int, default=100, help="pop batch for popack and txn")
+    p.add_argument("--batch", type=positive_int, default=100, help="pop batch for popack and txn")
     p.add_argument("--json", dest="json_out", help="write the results to this JSON file")
-    p.add_argument("--repeat", type=int, default=1,
+    p.add_argument("--repeat", type=positive_int, default=1,
                    help="run each workload N times per side; report the best of N per metric")
     p.add_argument("--no-verify", action="store_true", help="skip the unmeasured read-back checks")
     p.add_argument("--quiet", action="store_true", help="no progress output")
@@ -157,6 +165,8 @@ def write_json(path: str, args: argparse.Namespace, url: str, results: List[Dict
 
 
 def run(args: argparse.Namespace) -> int:
+    if not check_env_url("queen bench", args.url):
+        return 2
     names = workload_names(args.only)
     if names is None:
         return 2

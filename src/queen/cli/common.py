@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 # --------------------------------------------------------------------------- the server
 
@@ -56,7 +56,8 @@ def server_url(url: Optional[str], compat: str = "0.7", quiet: bool = True) -> I
     if compat != "0.7":
         cmd += ["--compat", compat]
     out = subprocess.DEVNULL if quiet else None
-    proc = subprocess.Popen(cmd, stdout=out, stderr=out)
+    # its own session: a terminal's Ctrl-C reaches only us, and we stop it (finally)
+    proc = subprocess.Popen(cmd, stdout=out, stderr=out, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(base, proc=proc)
@@ -79,7 +80,7 @@ class Progress:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self._rich: Any = None
-        self._last = 0.0
+        self._shown: Dict[Any, Tuple[float, int, int]] = {}  # task -> (when, done, total)
         if enabled and sys.stderr.isatty():
             try:
                 from rich.progress import (
@@ -112,10 +113,18 @@ class Progress:
         return label
 
     def update(self, task: Any, done: int, total: int) -> None:
+        """Plain output: a line per task when it moved on (at most one every 2 s per
+        task) and when it completes, so every stage shows, not only the first."""
         if self._rich is not None:
             self._rich.update(task, completed=done)
-        elif self.enabled and time.monotonic() - self._last > 2.0:
-            self._last = time.monotonic()
+            return
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        when, last, _ = self._shown.get(task, (0.0, -1, total))
+        finished = done >= total and last < total
+        if done != last and (finished or now - when >= 2.0):
+            self._shown[task] = (now, done, total)
             print(f"    {task}: {done}/{total}", file=sys.stderr, flush=True)
 
 

@@ -24,6 +24,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from queen.cli.checks import Parser, check_env_url, positive_int, positive_seconds
+from queen.cli.checks import server_url as url_arg
 from queen.cli.common import Progress, print_table, server_url, wait_healthy
 
 
@@ -206,19 +208,28 @@ def report(res: DemoResult) -> List[List[str]]:
 
 
 HELP = "run a push -> transactional processing -> consume pipeline and check it"
+DESCRIPTION = ("A three-stage pipeline that shows the client end to end: a buffered producer, "
+               "a consumer group processing with transactions, a second group consuming; "
+               "checks that every message arrived exactly once.")
 
 
 def build_parser(parser: Optional[argparse.ArgumentParser] = None) -> argparse.ArgumentParser:
-    p = parser or argparse.ArgumentParser(prog="queen demo", description=__doc__.split("\n")[0])
-    p.add_argument("--url", help="Queen server (default: $QUEEN_URL, else an embedded server)")
+    p = parser or Parser(prog="queen demo", description=DESCRIPTION)
+    p.add_argument("--url", type=url_arg,
+                   help="Queen server, http(s)://host:port (default: $QUEEN_URL, else an "
+                        "embedded server in a child process)")
     p.add_argument("--compat", default="0.7", choices=["0.7", "0.15"],
                    help="personality of the embedded server")
-    p.add_argument("--messages", type=int, default=10_000)
-    p.add_argument("--partitions", type=int, default=8)
-    p.add_argument("--batch", type=int, default=50, help="batch of the processing stage")
-    p.add_argument("--concurrency", type=int, default=4, help="workers of the processing stage")
-    p.add_argument("--timeout", type=float, default=120.0, help="give up after this many seconds")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--messages", type=positive_int, default=10_000,
+                   help="messages pushed through the pipeline")
+    p.add_argument("--partitions", type=positive_int, default=8,
+                   help="partitions of the input queue")
+    p.add_argument("--batch", type=positive_int, default=50, help="batch of the processing stage")
+    p.add_argument("--concurrency", type=positive_int, default=4,
+                   help="workers of the processing stage")
+    p.add_argument("--timeout", type=positive_seconds, default=120.0,
+                   help="give up after this many seconds")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     return p
 
 
@@ -244,8 +255,7 @@ def verdict(res: DemoResult, n: int) -> Tuple[int, List[str]]:
 def run(args: argparse.Namespace) -> int:
     from queen.aio import run as aio_run
 
-    if args.messages < 1:
-        print("--messages must be at least 1", file=sys.stderr)
+    if not check_env_url("queen demo", args.url):
         return 2
     try:
         with server_url(args.url, args.compat) as url:

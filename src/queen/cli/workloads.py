@@ -105,6 +105,8 @@ class Meter:
         self.t0 = time.perf_counter()
 
     def stop(self) -> None:
+        if not self.t0:  # never started (it failed before the measured part)
+            return
         self.seconds = time.perf_counter() - self.t0
         self.cpu = time.process_time() - self.c0
         u, s = os.times()[:2]
