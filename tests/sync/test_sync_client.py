@@ -80,8 +80,21 @@ def test_a_failing_handler_gets_the_message_again(queen: Queen, make_queue: Call
         if len(calls) == 1:
             raise RuntimeError("first try fails")
 
-    queen.queue(name).limit(2).consume(handler, on_error=lambda m, e: errors.append(str(e)))
+    queen.queue(name).limit(2).consume(handler)  # nacked when it raised, then retried
     assert calls == [1, 1]
+
+    # with on_error (a plain function, as upstream's: callbacks turn auto-ack off) the
+    # callback decides: here it nacks, from a worker thread, through the same client
+    queen.queue(name).push([{"data": {"n": 2}}])
+    calls.clear()
+
+    def nack(message: Dict[str, Any], error: BaseException) -> None:
+        errors.append(str(error))
+        queen.ack(message, False)
+
+    queen.queue(name).limit(2).consume(handler, on_error=nack,
+                                       on_success=lambda m, result: queen.ack(m, True))
+    assert calls == [2, 2]
     assert errors == ["first try fails"]
 
 
@@ -154,14 +167,18 @@ def test_many_threads_share_one_client(queen: Queen, make_queue: Callable[..., s
     seen: Counter[str] = Counter()
     lock = threading.Lock()
     handler_threads = set()
+    all_in = threading.Event()
 
     def handler(message: Dict[str, Any]) -> None:
+        queen.queue(echo).push([{"data": message["data"]}])  # the client, from a handler
         with lock:
             seen[message["data"]["id"]] += 1
             handler_threads.add(threading.get_ident())
-        queen.queue(echo).push([{"data": message["data"]}])  # the client, from a handler
+            if sum(seen.values()) >= 200:
+                all_in.set()
 
-    queen.queue(name).concurrency(4).limit(200).consume(handler)
+    # limit() counts per worker (as upstream's): stop on the total with a signal instead
+    queen.queue(name).concurrency(4).consume(handler, signal=all_in)
     assert sorted(seen) == sorted(f"{w}-{n}" for w in range(8) for n in range(25))
     assert set(seen.values()) == {1}
     assert threading.get_ident() not in handler_threads
