@@ -117,7 +117,7 @@ class Queen:
     def __repr__(self) -> str:
         state = "closed" if self._host.closed else "open"
         gen = self._host.known_generation or "?"
-        return f"<Queen {', '.join(self._config.urls)} server={gen} {state}>"
+        return f"<Queen {log.redact(', '.join(self._config.urls))} server={gen} {state}>"
 
     # ------------------------------------------------------------ lifecycle
 

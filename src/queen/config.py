@@ -6,12 +6,13 @@ Every default lives here. Keys follow the guide's Client Configuration reference
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Union
 from urllib.parse import urlsplit
 
 from .errors import QueenValidationError
+from .log import redact
 
 Strategy = Literal["affinity", "round-robin", "session"]
 ServerVersion = Literal["auto", "0.7", "0.15"]
@@ -43,6 +44,18 @@ class ClientConfig:
     pool_size: int = 100
     # Cap on TCP connect time (never above timeout_millis), so a dead host fails over fast.
     connect_timeout_millis: int = 10000
+
+    def __repr__(self) -> str:  # the URLs without their passwords; no token, no headers
+        shown = ", ".join(f"{k}={v!r}" for k, v in self._shown())
+        return f"ClientConfig({shown})"
+
+    def _shown(self) -> List[Tuple[str, Any]]:
+        out: List[Tuple[str, Any]] = []
+        for f in fields(self):
+            if f.repr:
+                value = getattr(self, f.name)
+                out.append((f.name, tuple(redact(value)) if f.name == "urls" else value))
+        return out
 
     def request_headers(self) -> Dict[str, str]:
         """Headers sent with every request: extra headers, then the bearer token."""
@@ -185,7 +198,9 @@ def _parse_urls(value: Any) -> Tuple[str, ...]:
     for item in items:
         url = _normalise_url(item)
         if url in out:
-            raise QueenValidationError(f"server URL {url!r} is listed twice: list each server once")
+            raise QueenValidationError(
+                f"server URL {redact(url)!r} is listed twice: list each server once"
+            )
         out.append(url)
     return tuple(out)
 
@@ -196,18 +211,19 @@ def _normalise_url(item: Any) -> str:
             f"server URL must be a non-empty string like 'http://localhost:6632', got {item!r}"
         )
     text = item.strip().rstrip("/")
+    shown = redact(text)  # errors never show a password from the URL
     try:
         parts = urlsplit(text)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise QueenValidationError(f"server URL {item!r} is not valid ({exc})") from None
+        raise QueenValidationError(f"server URL {shown!r} is not valid ({redact(str(exc))})") from None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise QueenValidationError(
-            f"Invalid URL: {item!r} must start with http:// or https:// and name a host, "
+            f"Invalid URL: {shown!r} must start with http:// or https:// and name a host, "
             "e.g. 'http://localhost:6632'"
         )
     if parts.query or parts.fragment:
-        raise QueenValidationError(f"server URL {item!r} must not carry a query or fragment")
+        raise QueenValidationError(f"server URL {shown!r} must not carry a query or fragment")
     return f"{parts.scheme.lower()}://{parts.netloc}{parts.path}"
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence
 
+from .log import redact
+
 
 class QueenError(Exception):
     """Base class of every error raised by queen-mq."""
@@ -65,7 +67,7 @@ class QueenHTTPError(QueenError):
         self.status = status
         self.body = body
         self.method = method
-        self.url = url
+        self.url = redact(url) if url else url  # never a password from the URL
         self._retriable = retriable
 
     @property

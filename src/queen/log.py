@@ -40,7 +40,7 @@ _SECRET_KEY = re.compile(
     r"authori[sz]ation|token|passw(or)?d|secret|api[-_]?key|cookie|credential", re.IGNORECASE
 )
 _BEARER = re.compile(r"\b(bearer|basic)\s+\S+", re.IGNORECASE)
-_USERINFO = re.compile(r"(://)[^/@\s]+@")
+_USERINFO = re.compile(r"(://)[^/\s]*@")  # up to the last @ of the authority
 
 _enabled = False      # stderr lines
 _any = False          # stderr lines, or INFO records wanted by the queen logger

@@ -10,7 +10,7 @@ consume loop calls it for every message.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from operator import itemgetter
 from typing import Any, Dict, List, Optional, Sequence, Union
 
@@ -85,6 +85,11 @@ async def ack(
 ) -> Union[AckResult, List[AckResult]]:
     """Acknowledge one message or a list (see ``Queen.ack``)."""
     single = isinstance(message, Mapping)
+    if not single and (isinstance(message, (str, bytes)) or not isinstance(message, Iterable)):
+        raise QueenValidationError(
+            f"ack takes a message (as returned by pop/consume) or a list of them, "
+            f"not {type(message).__name__}"
+        )
     messages: List[Mapping[str, Any]] = [message] if single else list(message)
     if context is not None and not isinstance(context, Mapping):
         raise QueenValidationError("ack context must be a dict like {'error': 'why'}")

@@ -16,7 +16,9 @@ from ._scan cimport F_STRING, Field, _field, _open, _sep, _ws
 
 __all__ = ["encode_push_items", "join_items", "encode_push", "PushBuffer", "push_all_stored"]
 
+MAX_TXID = 255  # the servers' transaction_id column; longer ones are never stored
 cdef object _dumps = orjson.dumps
+cdef double _INF = float("inf")
 cdef object _JSONEncodeError = orjson.JSONEncodeError
 cdef bytes _TXID_KEY = b',"transactionId":'
 cdef bytes _TRACE_KEY = b',"traceId":"'
@@ -31,6 +33,23 @@ cdef _check_target(queue, partition):
         raise TypeError(f"partition must be a str, not {type(partition).__name__}")
     if not partition:
         raise ValueError("partition must be a non-empty str")
+
+
+def _check_finite(value, str where):
+    """ValueError naming the first NaN/Infinity in ``value`` (JSON has no such number)."""
+    cdef double d
+    if type(value) is float:
+        d = value
+        if d != d or d == _INF or d == -_INF:
+            raise ValueError(f"{where} is {value!r}: JSON has no NaN or Infinity (send null or a string)")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{where}[{k!r}]")
+    elif isinstance(value, (list, tuple)):
+        for n, v in enumerate(value):
+            _check_finite(v, f"{where}[{n}]")
+    elif isinstance(value, float):  # a float subclass
+        _check_finite(float(value), where)
 
 
 cdef inline char* _put(char* out, const char* src, Py_ssize_t n) noexcept:
@@ -119,7 +138,8 @@ def encode_push_items(queue, partition, messages):
     payload = ``data``, else ``payload``, else the whole message; transactionId = the
     message's own (non-empty str; absent or None: a fresh UUIDv7); traceId only when
     it is a UUID. Errors: TypeError (non-dict message, bad types, non-JSON data),
-    ValueError (empty queue/partition/transactionId).
+    ValueError (empty queue/partition/transactionId, a transactionId over MAX_TXID
+    characters, NaN or Infinity anywhere in the data).
     """
     cdef bytes head = _head(queue, partition)
     cdef list fragments = []
@@ -150,11 +170,15 @@ def encode_push_items(queue, partition, messages):
                 )
             if not txid:
                 raise ValueError(f"message {i}: transactionId must not be empty")
+            if len(<str>txid) > 255:
+                raise ValueError(f"message {i}: transactionId is longer than 255 characters")
         try:
             body = <bytes>_dumps(payload)
             fragment = _item(head, body, txid, generated, _trace(m))
         except _JSONEncodeError as e:
             raise TypeError(f"message {i}: data is not JSON serialisable: {e}") from None
+        if b"null" in body:  # orjson writes NaN/Infinity as null: find out which it was
+            _check_finite(payload, f"message {i}: data")
         fragments.append(fragment)
         txids.append(txid)
     return fragments, txids

@@ -12,6 +12,27 @@ from ._ids_py import is_uuid, uuid7
 __all__ = ["encode_push_items", "join_items", "encode_push", "PushBuffer", "push_all_stored"]
 
 
+MAX_TXID = 255  # the servers' transaction_id column; longer ones are never stored
+
+
+def _check_finite(value: Any, where: str) -> None:
+    """ValueError naming the first NaN/Infinity in ``value`` (JSON has no such number)."""
+    if type(value) is float:
+        if value != value or value in (_INF, -_INF):
+            raise ValueError(f"{where} is {value!r}: JSON has no NaN or Infinity (send null or a string)")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{where}[{k!r}]")
+    elif isinstance(value, (list, tuple)):
+        for n, v in enumerate(value):
+            _check_finite(v, f"{where}[{n}]")
+    elif isinstance(value, float):  # a float subclass
+        _check_finite(float(value), where)
+
+
+_INF = float("inf")
+
+
 def _check_target(queue: Any, partition: Any) -> None:
     if not isinstance(queue, str):
         raise TypeError(f"queue must be a str, not {type(queue).__name__}")
@@ -54,7 +75,8 @@ def encode_push_items(
     payload = ``data``, else ``payload``, else the whole message; transactionId = the
     message's own (non-empty str; absent or None: a fresh UUIDv7); traceId only when
     it is a UUID. Errors: TypeError (non-dict message, bad types, non-JSON data),
-    ValueError (empty queue/partition/transactionId).
+    ValueError (empty queue/partition/transactionId, a transactionId over MAX_TXID
+    characters, NaN or Infinity anywhere in the data).
     """
     # Items are spliced from JSON pieces: {"queue":..,"partition":..,"payload":<data>,...}
     head = _head(queue, partition)
@@ -76,11 +98,15 @@ def encode_push_items(
             raise TypeError(f"message {i}: transactionId must be a str, not {type(txid).__name__}")
         elif not txid:
             raise ValueError(f"message {i}: transactionId must not be empty")
+        elif len(txid) > MAX_TXID:
+            raise ValueError(f"message {i}: transactionId is longer than {MAX_TXID} characters")
         try:
             body = orjson.dumps(payload)
             txid_json = orjson.dumps(txid)
         except orjson.JSONEncodeError as e:
             raise TypeError(f"message {i}: data is not JSON serialisable: {e}") from None
+        if b"null" in body:  # orjson writes NaN/Infinity as null: find out which it was
+            _check_finite(payload, f"message {i}: data")
         item = head + body + b',"transactionId":' + txid_json
         trace_id = m.get("traceId")
         if isinstance(trace_id, str) and is_uuid(trace_id):

@@ -147,7 +147,7 @@ class _AiohttpBackend:
         except asyncio.TimeoutError as exc:  # includes aiohttp.ServerTimeoutError
             raise _Failure(_TIMEOUT, exc) from exc
         except aiohttp.InvalidURL as exc:
-            raise QueenValidationError(f"invalid request URL {url!r}: {exc}") from exc
+            raise QueenValidationError(f"invalid request URL {log.redact(url)!r}: {exc}") from exc
         except (aiohttp.ClientError, OSError) as exc:
             # Includes unparsable answers (e.g. Queen 0.15's 204 with a body): that
             # connection is discarded by aiohttp, and the request retried on a new one.
@@ -211,7 +211,7 @@ class _HttpxBackend:
         except httpx.TimeoutException as exc:
             raise _Failure(_TIMEOUT, exc) from exc
         except httpx.InvalidURL as exc:
-            raise QueenValidationError(f"invalid request URL {url!r}: {exc}") from exc
+            raise QueenValidationError(f"invalid request URL {log.redact(url)!r}: {exc}") from exc
         except (httpx.TransportError, OSError) as exc:
             raise _Failure(_DROPPED, exc) from exc
 

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 import orjson
 
+from .._core._push_py import _check_finite
 from ..errors import QueenHTTPError, QueenServerFeatureError, QueenValidationError
 
 GEN_07 = "0.7"
@@ -83,7 +84,15 @@ def _query(params: Sequence[Tuple[str, Any]]) -> str:
 
 
 def _dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj)
+    """JSON for a request body; NaN/Infinity (which orjson writes as null) and values
+    JSON cannot carry are a QueenValidationError, before anything is sent."""
+    try:
+        out = orjson.dumps(obj)
+        if b"null" in out:
+            _check_finite(obj, "the request")
+    except (TypeError, ValueError) as exc:
+        raise QueenValidationError(f"cannot send this request: {exc}") from None
+    return out
 
 
 def _missing_route(reply: Reply) -> bool:
