@@ -27,6 +27,8 @@ _EXPORTS = {
     "QueenConnectionError": "errors",
     "QueenError": "errors",
     "QueenHTTPError": "errors",
+    "QueenOutcomeUnknownError": "errors",
+    "QueenTLSError": "errors",
     "QueenServerFeatureError": "errors",
     "QueenTimeoutError": "errors",
     "QueenValidationError": "errors",
@@ -58,12 +60,14 @@ if TYPE_CHECKING:
     from .errors import (
         QueenHTTPError as QueenHTTPError,
     )
+    from .errors import QueenOutcomeUnknownError as QueenOutcomeUnknownError
     from .errors import (
         QueenServerFeatureError as QueenServerFeatureError,
     )
     from .errors import (
         QueenTimeoutError as QueenTimeoutError,
     )
+    from .errors import QueenTLSError as QueenTLSError
     from .errors import (
         QueenValidationError as QueenValidationError,
     )

@@ -6,15 +6,31 @@ Every default lives here. Keys follow the guide's Client Configuration reference
 
 from __future__ import annotations
 
+import os
+import ssl
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, Union
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    List,
+    Literal,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 from urllib.parse import urlsplit
 
 from .errors import QueenValidationError
 from .log import redact
 
 Strategy = Literal["affinity", "round-robin", "session"]
+# bearer_token: a string, or a callable returning one (or an awaitable of one)
+TokenSource = Union[str, Callable[[], Union[str, Awaitable[str]]]]
 ServerVersion = Literal["auto", "0.7", "0.15"]
 
 DEFAULT_URL = "http://localhost:6632"
@@ -37,13 +53,21 @@ class ClientConfig:
     affinity_hash_ring: int = 128
     enable_failover: bool = True
     health_retry_after_millis: int = 5000
-    bearer_token: Optional[str] = field(default=None, repr=False)
+    # A token, or a callable (sync or async) giving one: asked again after a 401.
+    bearer_token: Optional[TokenSource] = field(default=None, repr=False, compare=False)
     headers: Mapping[str, str] = field(default_factory=lambda: _EMPTY_HEADERS, repr=False, hash=False)
     http2: bool = False
     server_version: ServerVersion = "auto"
     pool_size: int = 100
     # Cap on TCP connect time (never above timeout_millis), so a dead host fails over fast.
     connect_timeout_millis: int = 10000
+    # TLS for https:// URLs: a private CA bundle, a client certificate (mTLS), or a ready
+    # ssl.SSLContext (which wins). Verification is on unless tls_verify=False.
+    tls_ca_file: Optional[str] = None
+    tls_cert_file: Optional[str] = None
+    tls_key_file: Optional[str] = None
+    tls_verify: bool = True
+    ssl_context: Optional[ssl.SSLContext] = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:  # the URLs without their passwords; no token, no headers
         shown = ", ".join(f"{k}={v!r}" for k, v in self._shown())
@@ -58,9 +82,10 @@ class ClientConfig:
         return out
 
     def request_headers(self) -> Dict[str, str]:
-        """Headers sent with every request: extra headers, then the bearer token."""
+        """Headers sent with every request: extra headers, then a fixed bearer token
+        (a token provider's token is added per request by the transport)."""
         out = dict(self.headers)
-        if self.bearer_token:
+        if isinstance(self.bearer_token, str):
             out["Authorization"] = f"Bearer {self.bearer_token}"
         return out
 
@@ -93,6 +118,16 @@ _ALIASES: Dict[str, str] = {
     "poolSize": "pool_size",
     "connect_timeout_millis": "connect_timeout_millis",
     "connectTimeoutMillis": "connect_timeout_millis",
+    "tls_ca_file": "tls_ca_file",
+    "tlsCaFile": "tls_ca_file",
+    "tls_cert_file": "tls_cert_file",
+    "tlsCertFile": "tls_cert_file",
+    "tls_key_file": "tls_key_file",
+    "tlsKeyFile": "tls_key_file",
+    "tls_verify": "tls_verify",
+    "tlsVerify": "tls_verify",
+    "ssl_context": "ssl_context",
+    "sslContext": "ssl_context",
 }
 
 # name -> minimum allowed value
@@ -105,7 +140,8 @@ _INTS: Dict[str, int] = {
     "pool_size": 1,
     "connect_timeout_millis": 1,
 }
-_BOOLS = ("enable_failover", "http2")
+_BOOLS = ("enable_failover", "http2", "tls_verify")
+_FILES = ("tls_ca_file", "tls_cert_file", "tls_key_file")
 
 ConfigInput = Union[str, Sequence[str], Mapping[str, Any], ClientConfig]
 
@@ -173,11 +209,26 @@ def _from_dict(raw: Mapping[str, Any]) -> ClientConfig:
         kwargs["server_version"] = _choice("server_version", version, SERVER_VERSIONS)
     if "bearer_token" in opts:
         token = opts.pop("bearer_token")
-        if token is not None and (not isinstance(token, str) or _bad_header_text(token)):
+        if token is not None and not callable(token) and (
+            not isinstance(token, str) or _bad_header_text(token)
+        ):
             raise QueenValidationError(
-                "client option 'bearer_token' must be a string without line breaks (or None)"
+                "client option 'bearer_token' must be a string without line breaks, a "
+                "callable returning one (sync or async), or None"
             )
         kwargs["bearer_token"] = token or None
+    for name in _FILES:
+        if name in opts:
+            kwargs[name] = _file(name, opts.pop(name))
+    if kwargs.get("tls_key_file") and not kwargs.get("tls_cert_file"):
+        raise QueenValidationError("'tls_key_file' needs 'tls_cert_file' (the client certificate)")
+    if "ssl_context" in opts:
+        context = opts.pop("ssl_context")
+        if context is not None and not isinstance(context, ssl.SSLContext):
+            raise QueenValidationError(
+                f"client option 'ssl_context' must be an ssl.SSLContext, got {type(context).__name__}"
+            )
+        kwargs["ssl_context"] = context
     if "headers" in opts:
         kwargs["headers"] = _parse_headers(opts.pop("headers"))
     return ClientConfig(**kwargs)
@@ -235,6 +286,18 @@ def _int(name: str, value: Any, minimum: int) -> int:
     if value < minimum:
         what = "positive" if minimum > 0 else "zero or more"
         raise QueenValidationError(f"client option {name!r} must be {what}, got {value}")
+    return value
+
+
+def _file(name: str, value: Any) -> Optional[str]:
+    if value is None:
+        return None
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value:
+        raise QueenValidationError(f"client option {name!r} must be a file path, got {value!r}")
+    if not os.path.isfile(value):
+        raise QueenValidationError(f"client option {name!r}: no such file {value!r}")
     return value
 
 

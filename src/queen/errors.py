@@ -31,6 +31,19 @@ class QueenConnectionError(QueenError, ConnectionError):
     RETRIABLE = True
 
 
+class QueenTLSError(QueenConnectionError):
+    """A TLS handshake failed: the server's certificate is not trusted (wrong or
+    missing ``tls_ca_file``), or the server wants a client certificate. Not retried:
+    the same configuration would fail again."""
+
+
+class QueenOutcomeUnknownError(QueenConnectionError):
+    """The connection was lost (or the answer never came) after the request was sent:
+    the server MAY have applied it. The request was not sent again because doing so
+    could apply it twice (pop, ack, transaction, lease extend). Check the effect
+    before repeating it: e.g. a popped message comes back after its lease expires."""
+
+
 class QueenTimeoutError(QueenError, TimeoutError):
     """A request did not complete in time (after retries and failover). Retriable."""
 
@@ -130,6 +143,8 @@ __all__ = [
     "QueenError",
     "QueenValidationError",
     "QueenConnectionError",
+    "QueenTLSError",
+    "QueenOutcomeUnknownError",
     "QueenTimeoutError",
     "QueenHTTPError",
     "QueenServerFeatureError",

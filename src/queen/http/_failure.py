@@ -12,6 +12,7 @@ CONNECT = "connect"  # never reached the server: always safe to retry
 DROPPED = "dropped"  # connection lost before a complete response
 TIMEOUT = "timeout"  # no (complete) response in time
 CONNECT_TIMEOUT = "connect-timeout"
+TLS = "tls"  # handshake or certificate refused: the same configuration fails again
 
 
 class Failure(Exception):

@@ -28,7 +28,8 @@ import httptools
 
 from ..config import ClientConfig
 from ..errors import QueenValidationError
-from ._failure import CONNECT, CONNECT_TIMEOUT, DROPPED, KEEPALIVE_SECONDS, TIMEOUT, Failure
+from ._failure import CONNECT, CONNECT_TIMEOUT, DROPPED, KEEPALIVE_SECONDS, TIMEOUT, TLS, Failure
+from ._tls import context_for, is_tls_failure
 
 _UNSAFE = re.compile(r"[\x00-\x20\x7f]")  # would break the request line
 _FRAMING = (b"content-length", b"transfer-encoding")
@@ -167,7 +168,7 @@ class H1Backend:
         self._headers = headers
         self._conns: Set[_Conn] = set()
         self._waiters: Deque[asyncio.Future[None]] = deque()
-        self._ssl: Optional[ssl.SSLContext] = None
+        self._ssl: Optional[ssl.SSLContext] = context_for(config)
         self._closed = False
         self._busy: Set[_Conn] = set()  # requests in flight, for the deadline sweep
         self._sweeper: Optional[asyncio.TimerHandle] = None
@@ -300,9 +301,7 @@ class H1Backend:
         self._conns.add(conn)  # holds its pool slot while connecting
         tls: Any = None
         if srv.tls:
-            if self._ssl is None:
-                self._ssl = ssl.create_default_context()
-            tls = self._ssl
+            tls = self._ssl or ssl.create_default_context()
         # asyncio.wait, not wait_for: see _acquire (a cancel must never be lost).
         task = loop.create_task(loop.create_connection(lambda: conn, srv.host, srv.port, ssl=tls))
         try:
@@ -317,6 +316,8 @@ class H1Backend:
         exc = task.exception()
         if exc is not None:
             conn._gone()
+            if is_tls_failure(exc):
+                raise Failure(TLS, exc) from exc
             if isinstance(exc, OSError):
                 raise Failure(CONNECT, exc) from exc
             raise exc

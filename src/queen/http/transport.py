@@ -36,7 +36,9 @@ from ._failure import CONNECT_TIMEOUT as _CONNECT_TIMEOUT
 from ._failure import DROPPED as _DROPPED
 from ._failure import KEEPALIVE_SECONDS
 from ._failure import TIMEOUT as _TIMEOUT
+from ._failure import TLS as _TLS
 from ._failure import Failure as _Failure
+from ._tls import context_for, is_tls_failure, tls_error
 from .balancer import Balancer
 
 _AIOHTTP = "the aiohttp HTTP/1.1 backend (QUEEN_HTTP1_BACKEND=aiohttp, or httptools missing)"
@@ -109,6 +111,7 @@ class _AiohttpBackend:
 
     def _open(self) -> aiohttp.ClientSession:
         connector = aiohttp.TCPConnector(
+            ssl=context_for(self._config) or True,
             limit=self._config.pool_size,
             limit_per_host=0,
             keepalive_timeout=KEEPALIVE_SECONDS,
@@ -179,6 +182,7 @@ class _HttpxBackend:
         if client is None:
             size = self._config.pool_size
             client = httpx.AsyncClient(
+                verify=context_for(self._config) or True,
                 http1=tls,
                 http2=True,
                 headers=self._headers,
@@ -309,6 +313,9 @@ class Transport:
                 except _Failure as exc:
                     failure = exc
                     reason = exc.kind
+                    if exc.kind == _TLS or is_tls_failure(exc.cause):
+                        self._log_failure(method, url, exc)
+                        raise tls_error(f"{method} {log.redact(url)}", server, exc.cause) from exc.cause
                     if exc.kind == _TIMEOUT:
                         self._log_failure(method, url, exc)
                         raise QueenTimeoutError(
