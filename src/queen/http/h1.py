@@ -45,6 +45,10 @@ class _Server:
     __slots__ = ("host", "port", "tls", "prefix", "head", "idle")
 
     def __init__(self, url: str, headers: Dict[str, str]) -> None:
+        self.idle: List[_Conn] = []
+        self.build(url, headers)
+
+    def build(self, url: str, headers: Dict[str, str]) -> None:
         parts = urlsplit(url)
         self.tls = parts.scheme == "https"
         self.host = parts.hostname or ""
@@ -61,7 +65,6 @@ class _Server:
                 raise QueenValidationError(f"header {name!r} has a line break or a bad name")
             lines.append(f"{name}: {value}")
         self.head = ("\r\n".join(lines) + "\r\n").encode("utf-8")
-        self.idle: List[_Conn] = []
 
 
 class _Conn(asyncio.Protocol):
@@ -225,6 +228,12 @@ class H1Backend:
             busy.discard(conn)
             self._release(conn, loop)
         return result
+
+    def set_header(self, name: str, value: str) -> None:
+        """Send ``name: value`` with every later request (e.g. a refreshed token)."""
+        self._headers = {**self._headers, name: value}
+        for url, srv in self._servers.items():
+            srv.build(url, self._headers)
 
     def _bind(self) -> asyncio.AbstractEventLoop:
         """Adopt the running loop; connections of an earlier, closed loop are dropped."""

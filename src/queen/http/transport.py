@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import os
+from functools import partial
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import orjson
@@ -31,6 +32,7 @@ from .._extras import LazyModule, install_hint, require
 from ..config import ClientConfig
 from ..errors import QueenConnectionError, QueenTimeoutError, QueenValidationError
 from ..retry import TRANSPORT_CAP, Retry
+from ._auth import TokenAuth
 from ._failure import CONNECT as _CONNECT
 from ._failure import CONNECT_TIMEOUT as _CONNECT_TIMEOUT
 from ._failure import DROPPED as _DROPPED
@@ -105,7 +107,7 @@ class _AiohttpBackend:
     def __init__(self, config: ClientConfig, headers: Dict[str, str]) -> None:
         require("aiohttp", "server", _AIOHTTP)
         self._config = config
-        self._headers = headers
+        self._headers = dict(headers)
         self._session: Optional[aiohttp.ClientSession] = None
         self._timeouts: Dict[float, aiohttp.ClientTimeout] = {}
 
@@ -123,6 +125,11 @@ class _AiohttpBackend:
             raise_for_status=False,
         )
         return self._session
+
+    def set_header(self, name: str, value: str) -> None:
+        self._headers[name] = value
+        if self._session is not None:
+            self._session.headers[name] = value
 
     def _timeout(self, seconds: float) -> aiohttp.ClientTimeout:
         found = self._timeouts.get(seconds)
@@ -171,7 +178,7 @@ class _HttpxBackend:
                 f"http2=True needs the 'httpx' and 'h2' packages: {install_hint('http2')}"
             )
         self._config = config
-        self._headers = headers
+        self._headers = dict(headers)
         self._clients: Dict[str, Any] = {}
 
     def _client(self, url: str) -> Any:
@@ -195,6 +202,11 @@ class _HttpxBackend:
             )
             self._clients["https" if tls else "http"] = client
         return client
+
+    def set_header(self, name: str, value: str) -> None:
+        self._headers[name] = value
+        for client in self._clients.values():
+            client.headers[name] = value
 
     async def send(
         self, method: str, server: str, path: str, body: Optional[bytes], timeout: float
@@ -254,6 +266,10 @@ class Transport:
         self._only: Optional[str] = config.urls[0] if len(config.urls) == 1 else None
         self.retry = Retry.for_transport(config.retry_delay_millis, config.retry_attempts)
         self._closed = False
+        token = config.bearer_token
+        self._auth: Optional[TokenAuth] = None
+        if token is not None and not isinstance(token, str):
+            self._auth = TokenAuth(token, partial(self._backend.set_header, "Authorization"))
 
     async def __aenter__(self) -> Transport:
         return self
@@ -281,11 +297,25 @@ class Transport:
     ) -> Response:
         """Send ``method path`` (path includes the query string) and return the answer.
 
-        Any status is returned as is, except that 5xx/429 are retried first.
+        Any status is returned as is, except that 5xx/429 are retried first, and a
+        401 is sent once more with a fresh token when ``bearer_token`` is a provider.
         Raises QueenConnectionError / QueenTimeoutError when no answer came.
         """
         if self._closed:
             raise _closed_error()
+        if self._auth is not None:
+            version = await self._auth.ensure()
+            answer = await self._request(method, path, body, affinity_key, timeout, idempotent)
+            if answer.status != 401:
+                return answer
+            # Refused before it was processed: safe to send again, whatever its kind.
+            await self._auth.refresh(version)
+        return await self._request(method, path, body, affinity_key, timeout, idempotent)
+
+    async def _request(
+        self, method: str, path: str, body: Optional[bytes], affinity_key: Optional[str],
+        timeout: Optional[float], idempotent: bool,
+    ) -> Response:
         seconds = self._timeout if timeout is None else timeout
         if self._only is not None:  # one server: nothing to choose or fail over to
             servers = [self._only]
