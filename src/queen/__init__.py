@@ -21,6 +21,7 @@ _EXPORTS = {
     "run": "aio",
     "Admin": "admin",
     "BufferFlushError": "errors",
+    "BufferFullError": "errors",
     "FailedBatch": "errors",
     "Queen": "client",
     "ClientConfig": "config",
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from .client import Queen as Queen
     from .config import ClientConfig as ClientConfig
     from .errors import BufferFlushError as BufferFlushError
+    from .errors import BufferFullError as BufferFullError
     from .errors import FailedBatch as FailedBatch
     from .errors import (
         QueenConnectionError as QueenConnectionError,

@@ -72,7 +72,9 @@ class _ClientHost:
         self.known_generation: Optional[str] = wire.normalise_version(config.server_version)
         self._transport = Transport(config)
         self._gen_lock: Optional[asyncio.Lock] = None
-        self.buffers = BufferManager.for_host(self)
+        self.buffers = BufferManager.for_host(
+            self, config.buffer_max_in_flight, config.buffer_max_messages,
+            config.buffer_max_bytes, config.buffer_when_full)
 
     async def send(self, request: wire.Request) -> wire.Reply:
         return await self._transport.request(
@@ -92,11 +94,11 @@ class _ClientHost:
                 log.info("Queen.generation", {"server": self.known_generation})
         return self.known_generation
 
-    async def aclose(self) -> None:
-        """Flush the buffers, then close the connections (``Queen.close``)."""
+    async def aclose(self, timeout: Optional[float] = None) -> None:
+        """Flush the buffers (within ``timeout``), then close the connections."""
         self.closed = True
         try:
-            await self.buffers.flush()
+            await self.buffers.close(timeout)
         finally:
             self.buffers.cancel_timers()
             await self._transport.aclose()
@@ -129,14 +131,16 @@ class Queen:
     ) -> None:
         await self.close()
 
-    async def close(self) -> None:
+    async def close(self, timeout: Optional[float] = None) -> None:
         """Flush every buffer, then close all connections. Safe to call twice. Raises
-        ``BufferFlushError`` (after closing) if buffered messages could not be sent."""
+        ``BufferFlushError`` (after closing) if buffered messages could not be sent;
+        with ``timeout`` (seconds), it stops sending then and lists every message not
+        delivered (those being sent as "outcome unknown")."""
         if self._host.closed:
             return
         log.info("Queen.close", {"status": "closing"})
         try:
-            await self._host.aclose()
+            await self._host.aclose(timeout)
         finally:
             log.info("Queen.close", {"status": "closed"})
 
@@ -233,10 +237,11 @@ class Queen:
 
     # ------------------------------------------------------------ buffering
 
-    async def flush_all_buffers(self) -> None:
+    async def flush_all_buffers(self, timeout: Optional[float] = None) -> None:
         """Send every buffered message now; raises ``BufferFlushError`` listing what
-        could not be delivered."""
-        await self._host.buffers.flush()
+        could not be delivered, or ``QueenTimeoutError`` when ``timeout`` (seconds)
+        passes first (the messages are kept and still sent)."""
+        await self._host.buffers.flush(timeout=timeout)
 
     def get_buffer_stats(self) -> Dict[str, Any]:
         """Counters of the push buffers: ``activeBuffers``, ``totalBufferedMessages``,

@@ -68,6 +68,12 @@ class ClientConfig:
     tls_key_file: Optional[str] = None
     tls_verify: bool = True
     ssl_context: Optional[ssl.SSLContext] = field(default=None, repr=False, compare=False)
+    # Producer flow control over all push buffers: requests in flight; messages and
+    # encoded bytes held (None: no limit); when full, "block" the producer or "raise".
+    buffer_max_in_flight: int = 4
+    buffer_max_messages: Optional[int] = None
+    buffer_max_bytes: Optional[int] = None
+    buffer_when_full: Literal["block", "raise"] = "block"
 
     def __repr__(self) -> str:  # the URLs without their passwords; no token, no headers
         shown = ", ".join(f"{k}={v!r}" for k, v in self._shown())
@@ -128,6 +134,14 @@ _ALIASES: Dict[str, str] = {
     "tlsVerify": "tls_verify",
     "ssl_context": "ssl_context",
     "sslContext": "ssl_context",
+    "buffer_max_in_flight": "buffer_max_in_flight",
+    "bufferMaxInFlight": "buffer_max_in_flight",
+    "buffer_max_messages": "buffer_max_messages",
+    "bufferMaxMessages": "buffer_max_messages",
+    "buffer_max_bytes": "buffer_max_bytes",
+    "bufferMaxBytes": "buffer_max_bytes",
+    "buffer_when_full": "buffer_when_full",
+    "bufferWhenFull": "buffer_when_full",
 }
 
 # name -> minimum allowed value
@@ -139,7 +153,9 @@ _INTS: Dict[str, int] = {
     "health_retry_after_millis": 0,
     "pool_size": 1,
     "connect_timeout_millis": 1,
+    "buffer_max_in_flight": 1,
 }
+_OPTIONAL_INTS = ("buffer_max_messages", "buffer_max_bytes")  # None = no limit
 _BOOLS = ("enable_failover", "http2", "tls_verify")
 _FILES = ("tls_ca_file", "tls_cert_file", "tls_key_file")
 
@@ -198,6 +214,13 @@ def _from_dict(raw: Mapping[str, Any]) -> ClientConfig:
                 raise QueenValidationError(f"client option {name!r} must be True or False, got {value!r}")
             kwargs[name] = value
 
+    for name in _OPTIONAL_INTS:
+        if name in opts:
+            value = opts.pop(name)
+            kwargs[name] = None if value is None else _int(name, value, 1)
+    if "buffer_when_full" in opts:
+        kwargs["buffer_when_full"] = _choice(
+            "buffer_when_full", opts.pop("buffer_when_full"), ("block", "raise"))
     if "load_balancing_strategy" in opts:
         kwargs["load_balancing_strategy"] = _choice(
             "load_balancing_strategy", opts.pop("load_balancing_strategy"), STRATEGIES

@@ -44,6 +44,12 @@ class QueenOutcomeUnknownError(QueenConnectionError):
     before repeating it: e.g. a popped message comes back after its lease expires."""
 
 
+class BufferFullError(QueenError):
+    """The push buffers hold as many messages or bytes as allowed
+    (``buffer_max_messages``/``buffer_max_bytes``) and ``buffer_when_full`` is
+    ``"raise"``: nothing of this push was buffered; try again later or flush."""
+
+
 class QueenTimeoutError(QueenError, TimeoutError):
     """A request did not complete in time (after retries and failover). Retriable."""
 
@@ -143,6 +149,7 @@ __all__ = [
     "QueenError",
     "QueenValidationError",
     "QueenConnectionError",
+    "BufferFullError",
     "QueenTLSError",
     "QueenOutcomeUnknownError",
     "QueenTimeoutError",

@@ -13,7 +13,7 @@ for the type checker only.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Protocol, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Protocol, Sequence, Union
 
 from .types import AckResult, Message, PopSpec, RenewResult
 
@@ -24,17 +24,29 @@ if TYPE_CHECKING:
 class Buffers(Protocol):
     """The client's push buffers (``queen.buffer.BufferManager``)."""
 
+    @property
+    def limited(self) -> bool:
+        """True when flow-control limits on held messages/bytes are set."""
+        ...
+
+    async def reserve(self, fragments: Sequence[bytes]) -> None:
+        """Wait for room for ``fragments`` (or raise ``BufferFullError``)."""
+        ...
+
     def put(self, queue: str, partition: str, fragments: List[bytes], txids: List[str],
-            max_count: int, max_millis: int) -> bool:
-        """Buffer encoded items; True when the caller must then ``await settle()``."""
+            max_count: int, max_millis: int, report: Optional[Any] = None) -> bool:
+        """Buffer encoded items (``report``: a ``buffer.Delivery`` to settle); True when
+        the caller must then ``await settle()``."""
         ...
 
     async def settle(self) -> None:
         """Give a sealed batch's sender a turn, and hold back a producer that is too far ahead."""
         ...
 
-    async def flush(self, queue: Optional[str] = None, partition: Optional[str] = None) -> None:
-        """Send what is buffered and wait; raise ``BufferFlushError`` for what failed."""
+    async def flush(self, queue: Optional[str] = None, partition: Optional[str] = None,
+                    timeout: Optional[float] = None) -> None:
+        """Send what is buffered and wait; raise ``BufferFlushError`` for what failed
+        (``QueenTimeoutError`` when ``timeout`` passes first)."""
         ...
 
     def stats(self) -> Dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, Generator, List, Optional, Sequence, Tuple
 
 from .. import _core, log, wire, writes
-from ..buffer import expand_results, unique_items
+from ..buffer import Delivery, expand_results, unique_items
 from ..errors import QueenConnectionError, QueenError, QueenHTTPError, QueenValidationError
 from ..types import PushResult
 from ._util import call_back, callable_or_fail
@@ -41,6 +41,7 @@ class PushBuilder:
     _on_error: Optional[Callable[..., Any]] = None
     _on_duplicate: Optional[Callable[..., Any]] = None
     _results: Optional[List[PushResult]] = None  # awaiting twice sends once
+    delivery: Optional[Delivery] = None  # set by on_delivery()
 
     def __init__(
         self, host: Host, queue: str, partition: str, messages: Any,
@@ -69,6 +70,16 @@ class PushBuilder:
         self._on_error = callable_or_fail("on_error callback", cb)
         return self
 
+    def on_delivery(self, cb: Optional[Callable[[List[PushResult]], Any]] = None) -> PushBuilder:
+        """Learn each message's fate once it is known, also for buffered pushes:
+        ``cb(results)`` (sync or async) with one PushResult per message (``queued`` or
+        ``failed`` with ``error``), and ``builder.delivery``, an awaitable of the same
+        list (as aiokafka's ``send()`` future)."""
+        if cb is not None:
+            callable_or_fail("on_delivery callback", cb)
+        self.delivery = Delivery(self._txids, cb)
+        return self
+
     def on_duplicate(self, cb: Callable[..., Any]) -> PushBuilder:
         """``cb(messages, error)`` with messages whose transactionId already existed."""
         self._on_duplicate = callable_or_fail("on_duplicate callback", cb)
@@ -90,7 +101,10 @@ class PushBuilder:
                 "Cannot send a request, as the client has been closed: create a new Queen")
         buffers = host.buffers
         count, millis = self._buffer
-        if buffers.put(self._queue, self._partition, self._fragments, self._txids, count, millis):
+        if buffers.limited:
+            yield from buffers.reserve(self._fragments).__await__()
+        if buffers.put(self._queue, self._partition, self._fragments, self._txids, count, millis,
+                       self.delivery):
             yield from buffers.settle().__await__()
         if self._on_success is not None:
             yield from call_back(self._on_success, self._messages).__await__()
@@ -120,12 +134,19 @@ class PushBuilder:
                     wire.push(_core.join_items(fragments), self._queue, self._partition))
             results = wire.parse_push(reply, txids)
         except QueenError as e:
+            if self.delivery is not None:
+                for i in range(len(self._txids)):
+                    self.delivery.settle(i, str(e))
             if self._on_error is None:
                 raise
             await call_back(self._on_error, self._messages, e)
             return [{"transactionId": t, "status": "failed", "messageId": None, "error": str(e)}
                     for t in self._txids]
         results = expand_results(results, self._txids, where)
+        if self.delivery is not None:
+            for i, r in enumerate(results):
+                self.delivery.settle(i, r.get("error") or "push failed"
+                                     if r.get("status") == "failed" else None)
         await self._dispatch(results)
         return results
 
