@@ -1,8 +1,16 @@
 """Server choice: affinity (consistent hash), round-robin and session strategies.
 
 Every strategy is health-aware: a server marked failed is skipped until
-``health_retry_after_millis`` has passed, then offered again. When every server
-is marked failed, all of them are offered anyway (better a retry than no try).
+``health_retry_after_millis`` has passed, then offered again -- or, with
+``probed=True`` (what the transport uses), until a background health probe finds it
+answering again (``mark_ok``), so user traffic never waits on a dead server. When
+every server is marked failed, all of them are offered anyway (better a retry than
+no try).
+
+Affinity: a key's servers are its successive ring owners, so the keys of a failed
+server move to their ring successor (about a third of them with three servers) and
+come back when it is healthy again. Round-robin rotates over the healthy servers.
+Session keeps one server until it fails, then moves to the next healthy one.
 """
 
 from __future__ import annotations
@@ -29,12 +37,14 @@ class Balancer:
         retry_after: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         rng: Optional[random.Random] = None,
+        probed: bool = False,
     ) -> None:
         if not urls:
             raise ValueError("Balancer needs at least one server")
         self.urls: Tuple[str, ...] = tuple(urls)
         self.strategy = strategy
         self.retry_after = retry_after
+        self.probed = probed  # failed servers come back only through mark_ok
         self._clock = clock
         self._ring = HashRing(self.urls, vnodes) if strategy == "affinity" else None
         self._next = 0  # round-robin cursor
@@ -62,9 +72,16 @@ class Balancer:
         self._failed_at.pop(url, None)
 
     def is_healthy(self, url: str) -> bool:
-        """True unless marked failed less than ``retry_after`` seconds ago."""
+        """True unless marked failed (less than ``retry_after`` seconds ago, when not
+        ``probed``)."""
         failed = self._failed_at.get(url)
-        return failed is None or self._clock() - failed >= self.retry_after
+        if failed is None:
+            return True
+        return not self.probed and self._clock() - failed >= self.retry_after
+
+    def failed(self) -> List[str]:
+        """The servers marked failed, in configuration order."""
+        return [u for u in self.urls if u in self._failed_at]
 
     def _restick(self) -> None:
         # Move the session to the next healthy server after the current one.
@@ -105,9 +122,12 @@ class Balancer:
     def _live(self, order: Sequence[str]) -> List[str]:
         if not self._failed_at:
             return list(order)
-        now = self._clock()
         failed = self._failed_at
-        healthy = [u for u in order if u not in failed or now - failed[u] >= self.retry_after]
+        if self.probed:
+            healthy = [u for u in order if u not in failed]
+        else:
+            now = self._clock()
+            healthy = [u for u in order if u not in failed or now - failed[u] >= self.retry_after]
         return healthy or list(order)
 
     def _ring_order(self, key: str) -> Sequence[str]:

@@ -214,10 +214,12 @@ class H1Backend:
             self._sweeper = loop.call_later(TICK, self._sweep, loop)
         try:
             assert conn.transport is not None
+            if conn.closed or conn.transport.is_closing():  # gone while we were getting here
+                raise Failure(DROPPED, ConnectionResetError("connection closed"), sent=False)
             try:
                 conn.transport.write(data)
             except RuntimeError as exc:  # uvloop: closed under us (the server's FIN came first)
-                raise Failure(DROPPED, exc) from exc
+                raise Failure(DROPPED, exc, sent=False) from exc
             result = await waiter
         except BaseException as exc:
             conn.reusable = False  # cancelled or failed mid-request: the socket is out of step
@@ -281,7 +283,7 @@ class H1Backend:
     ) -> _Conn:
         while True:
             if self._closed:
-                raise Failure(DROPPED, ConnectionResetError("the client is closing"))
+                raise Failure(DROPPED, ConnectionResetError("the client is closing"), sent=False)
             conn = self._idle(srv, loop.time())
             if conn is not None:
                 return conn
@@ -332,7 +334,7 @@ class H1Backend:
             raise exc
         if self._closed:
             conn.close()
-            raise Failure(DROPPED, ConnectionResetError("the client is closing"))
+            raise Failure(DROPPED, ConnectionResetError("the client is closing"), sent=False)
         return conn
 
     def _release(self, conn: _Conn, loop: asyncio.AbstractEventLoop) -> None:

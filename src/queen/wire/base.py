@@ -36,6 +36,10 @@ class Request(NamedTuple):  # a NamedTuple: built once or twice per message, che
     body: Optional[bytes] = None
     affinity_key: Optional[str] = None
     timeout: Optional[float] = None  # seconds; None = the client default
+    # May it be sent again once its bytes were written (after a timeout, a reset, or
+    # to another server)? True for reads and pushes (client transactionIds make a
+    # second copy a duplicate); False for pop, ack, transaction and lease extend,
+    # which then fail with QueenOutcomeUnknownError (queen.http._failure.may_resend).
     idempotent: bool = True
 
 

@@ -432,7 +432,8 @@ def parse_ack(reply: Reply, items: Sequence[Mapping[str, Any]], batch: bool) -> 
 def renew(lease_id: str, seconds: Optional[int] = None) -> Request:
     # Always a real JSON body: an empty body is rejected by both generations.
     body = _dumps({"seconds": seconds} if seconds is not None else {})
-    return Request("POST", f"{API}/lease/{check_name('lease id', lease_id)}/extend", body)
+    return Request("POST", f"{API}/lease/{check_name('lease id', lease_id)}/extend", body,
+                   idempotent=False)
 
 
 def parse_renew(reply: Reply, lease_id: str) -> RenewResult:
