@@ -143,3 +143,32 @@ def test_from_config():
 def test_needs_servers():
     with pytest.raises(ValueError):
         Balancer([], "affinity")
+
+
+@pytest.mark.parametrize("strategy", ["affinity", "round-robin", "session"])
+def test_probed_mode_keeps_a_failed_server_out_until_it_answers(strategy: str) -> None:
+    clock = Clock()
+    bal = Balancer([A, B, C], strategy, retry_after=1.0, clock=clock, probed=True,
+                   rng=random.Random(3))
+    ks = keys(300)
+    before = {k: bal.plan(k)[0] for k in ks}
+    bal.mark_failed(B)
+    clock.now += 3600  # time alone never brings it back: only a probe does
+    assert not bal.is_healthy(B) and bal.failed() == [B]
+    during = {k: bal.plan(k) for k in ks}
+    assert all(B not in plan for plan in during.values())
+    if strategy == "affinity":  # B's keys went to their ring successor, the rest stayed
+        for k in ks:
+            assert during[k][0] == (before[k] if before[k] != B else bal._ring_order(k)[1])
+    bal.mark_ok(B)
+    after = {k: bal.plan(k)[0] for k in ks}
+    if strategy == "affinity":
+        assert after == before  # and came back
+    assert B in set(after.values()) or strategy == "session"
+
+
+def test_probed_mode_offers_all_when_all_failed() -> None:
+    bal = Balancer([A, B, C], "round-robin", probed=True)
+    for u in (A, B, C):
+        bal.mark_failed(u)
+    assert sorted(bal.plan()) == [A, B, C]

@@ -29,13 +29,17 @@ _NOT_SENT = (CONNECT, CONNECT_TIMEOUT, TLS)
 
 class Failure(Exception):
     """``kind`` of failure; ``sent`` is False only when no byte of the request was
-    written (by default: connect failures)."""
+    written (by default: connect failures); ``reused`` when it happened on a pooled
+    connection that had served requests before."""
 
     def __init__(self, kind: str, cause: BaseException, sent: Optional[bool] = None) -> None:
         super().__init__(kind)
         self.kind = kind
         self.cause = cause
         self.sent = kind not in _NOT_SENT if sent is None else sent
+        # On a pooled connection used before: a drop there is most likely the server
+        # having closed it while idle, not the server being down.
+        self.reused = False
 
     def describe(self) -> str:
         text = str(self.cause) or type(self.cause).__name__
@@ -48,5 +52,8 @@ def may_resend(failure: Failure, idempotent: bool) -> bool:
 
 
 def server_down(failure: Failure) -> bool:
-    """Whether the failure says the server is unreachable (skip it, probe it)."""
-    return failure.kind != TLS
+    """Whether the failure says the server is unreachable (skip it, probe it): it
+    could not be connected to, or it dropped a fresh connection without answering."""
+    if failure.kind in (CONNECT, CONNECT_TIMEOUT):
+        return True
+    return failure.kind == DROPPED and not failure.reused

@@ -223,8 +223,10 @@ class H1Backend:
             result = await waiter
         except BaseException as exc:
             conn.reusable = False  # cancelled or failed mid-request: the socket is out of step
-            if reused and isinstance(exc, Failure) and exc.kind == DROPPED:
-                self._drop_idle_of(srv)  # its idle siblings are likely stale too: retry fresh
+            if reused and isinstance(exc, Failure):
+                exc.reused = True
+                if exc.kind == DROPPED:
+                    self._drop_idle_of(srv)  # its idle siblings are likely stale too: retry fresh
             raise
         finally:
             busy.discard(conn)
