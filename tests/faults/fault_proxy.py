@@ -166,6 +166,10 @@ class FaultProxy:
         (and whose method is ``method``, when given)."""
         self._plan.append(_Planned(fault, match, method, times))
 
+    def clear(self) -> None:
+        """Forget every planned fault."""
+        self._plan.clear()
+
     def to(self, prefix: str) -> List[Seen]:
         return [s for s in self.seen if s.path.startswith(prefix)]
 

@@ -71,7 +71,7 @@ async def test_delivery_reports(proxy: FaultProxy, unique_name: Any) -> None:
         assert [r["status"] for r in results] == ["queued", "queued"]
         assert called == [results]
         # a batch the servers never take: reported failed, per message
-        proxy.plan(Fault("reset", forward=False), match="/api/v1/push", times=10)
+        proxy.plan(Fault("reset", forward=False), match="/api/v1/push", times=1000)
         bad = q.queue(name).buffer(SLOW).push([{"data": 3}]).on_delivery()
         await bad
         with pytest.raises(BufferFlushError):
@@ -79,6 +79,7 @@ async def test_delivery_reports(proxy: FaultProxy, unique_name: Any) -> None:
         assert bad.delivery is not None
         (result,) = await bad.delivery
         assert result["status"] == "failed" and result["error"]
+        proxy.clear()
         # an unbuffered push reports too
         direct = q.queue(name).push([{"data": 4}]).on_delivery()
         await direct

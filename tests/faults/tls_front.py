@@ -38,11 +38,12 @@ class TLSFront:
             threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
 
     def _serve(self, raw: socket.socket) -> None:
+        conn = self.context.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
         try:
-            conn = self.context.wrap_socket(raw, server_side=True)
+            conn.do_handshake()
         except (ssl.SSLError, OSError):
             self.handshakes_failed += 1
-            _drain_and_close(raw)  # the alert is out; no RST over it
+            _drain_and_close(conn)  # the alert is out; no RST over it
             return
         back = socket.create_connection(self.upstream)
         threading.Thread(target=_pump, args=(back, conn), daemon=True).start()
@@ -66,13 +67,15 @@ def _pump(src: socket.socket, dst: socket.socket) -> None:
                 pass
 
 
-def _drain_and_close(raw: socket.socket) -> None:
+def _drain_and_close(conn: ssl.SSLSocket) -> None:
+    """Half-close, read what the client still sends (plain bytes: TLS is broken), then
+    close: closing with unread data would send a RST that can overtake the alert."""
     try:
-        raw.shutdown(socket.SHUT_WR)
-        raw.settimeout(2)
-        while raw.recv(65536):
+        socket.socket.shutdown(conn, socket.SHUT_WR)
+        conn.settimeout(2)
+        while socket.socket.recv(conn, 65536):
             pass
     except OSError:
         pass
     finally:
-        raw.close()
+        conn.close()

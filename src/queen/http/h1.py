@@ -82,6 +82,7 @@ class _Conn(asyncio.Protocol):
         self.framed = False     # the answer says how long it is (else: read until EOF)
         self.reusable = True
         self.closed = False
+        self.error: Optional[BaseException] = None  # why the connection was lost
         self.idle_since = 0.0
         self.deadline = 0.0
 
@@ -104,6 +105,7 @@ class _Conn(asyncio.Protocol):
                 waiter.set_exception(Failure(DROPPED, exc))
 
     def connection_lost(self, exc: Optional[BaseException]) -> None:
+        self.error = exc
         self._gone()
         waiter = self.waiter
         if waiter is None or waiter.done():
@@ -215,7 +217,10 @@ class H1Backend:
         try:
             assert conn.transport is not None
             if conn.closed or conn.transport.is_closing():  # gone while we were getting here
-                raise Failure(DROPPED, ConnectionResetError("connection closed"), sent=False)
+                if not conn.closed:
+                    await asyncio.sleep(0)  # let connection_lost say why (e.g. a TLS alert)
+                raise Failure(DROPPED, conn.error or ConnectionResetError("connection closed"),
+                              sent=False)
             try:
                 conn.transport.write(data)
             except RuntimeError as exc:  # uvloop: closed under us (the server's FIN came first)

@@ -8,12 +8,15 @@
         ...
 
 Pass ``clock=FakeClock()`` to control time (leases, delays, window buffers) and call
-``srv.advance(seconds)``.  Heavy imports (aiohttp) happen only when a server starts.
+``srv.advance(seconds)``; ``ssl=<ssl.SSLContext>`` serves HTTPS. Several fronts over
+one broker, each stoppable: ``queen.testing.cluster``. Heavy imports (aiohttp) happen
+only when a server starts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl as _ssl
 import threading
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Dict, Optional
@@ -90,8 +93,10 @@ def _new_loop() -> asyncio.AbstractEventLoop:
         return asyncio.new_event_loop()
 
 
-async def _start(host: str, port: int, broker: Broker) -> Any:
-    """Serve the aiohttp app on host:port; returns (runner, bound port, QueenServer)."""
+async def _start(host: str, port: int, broker: Broker,
+                 ssl: Optional[_ssl.SSLContext] = None) -> Any:
+    """Serve the aiohttp app on host:port (HTTPS with ``ssl``); returns (runner, bound
+    port, QueenServer)."""
     from aiohttp import web
 
     from .app import SERVER_KEY
@@ -101,8 +106,12 @@ async def _start(host: str, port: int, broker: Broker) -> Any:
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5,
                            handler_cancellation=True)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
+    site = web.TCPSite(runner, host, port, ssl_context=ssl, reuse_address=True)
+    try:
+        await site.start()
+    except BaseException:
+        await runner.cleanup()
+        raise
     server = app[SERVER_KEY]
     sockets = getattr(site._server, "sockets", None)  # asyncio's or uvloop's Server
     assert sockets, "the server has no listening socket"
@@ -110,13 +119,14 @@ async def _start(host: str, port: int, broker: Broker) -> Any:
     return runner, bound, server
 
 
-def _url(host: str, port: int) -> str:
+def _url(host: str, port: int, tls: bool = False) -> str:
     shown = f"[{host}]" if ":" in host else host
-    return f"http://{shown}:{port}"
+    return f"{'https' if tls else 'http'}://{shown}:{port}"
 
 
 def start_server(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
-                 clock: Optional[Any] = None, broker: Optional[Broker] = None) -> ServerHandle:
+                 clock: Optional[Any] = None, broker: Optional[Broker] = None,
+                 ssl: Optional[_ssl.SSLContext] = None) -> ServerHandle:
     """Run an embedded server in a background thread with its own event loop."""
     broker = broker or Broker(compat, clock)
     loop = _new_loop()
@@ -126,7 +136,7 @@ def start_server(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
     def run() -> None:
         asyncio.set_event_loop(loop)
         try:
-            box["started"] = loop.run_until_complete(_start(host, port, broker))
+            box["started"] = loop.run_until_complete(_start(host, port, broker, ssl))
         except BaseException as exc:  # surfaced to the caller below
             box["error"] = exc
             ready.set()
@@ -144,7 +154,7 @@ def start_server(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
         thread.join()
         raise box["error"]
     runner, real_port, server = box["started"]
-    handle = ServerHandle(_url(host, real_port), broker.compat, broker,
+    handle = ServerHandle(_url(host, real_port, ssl is not None), broker.compat, broker,
                           clock if isinstance(clock, FakeClock) else None)
 
     def close() -> None:
@@ -168,12 +178,12 @@ def start_server(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
 
 @asynccontextmanager
 async def serve(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
-                clock: Optional[Any] = None,
-                broker: Optional[Broker] = None) -> AsyncIterator[ServerHandle]:
+                clock: Optional[Any] = None, broker: Optional[Broker] = None,
+                ssl: Optional[_ssl.SSLContext] = None) -> AsyncIterator[ServerHandle]:
     """Run an embedded server inside the current event loop."""
     broker = broker or Broker(compat, clock)
-    runner, real_port, server = await _start(host, port, broker)
-    handle = ServerHandle(_url(host, real_port), broker.compat, broker,
+    runner, real_port, server = await _start(host, port, broker, ssl)
+    handle = ServerHandle(_url(host, real_port, ssl is not None), broker.compat, broker,
                           clock if isinstance(clock, FakeClock) else None)
     handle._waker = server.wake_all
     try:

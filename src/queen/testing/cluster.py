@@ -26,6 +26,8 @@ from .broker import Broker
 if TYPE_CHECKING:  # pragma: no cover
     from aiohttp import web
 
+    from .app import QueenServer
+
 __all__ = ["Cluster", "ClusterHandle", "Node", "serve_cluster", "start_cluster"]
 
 
@@ -38,7 +40,7 @@ class Node:
         self.port = 0
         self.url = ""
         self._runner: Optional[web.AppRunner] = None
-        self._server: Any = None  # the running incarnation's QueenServer
+        self._server: Optional[QueenServer] = None  # the running incarnation's
         self._served = 0  # requests of earlier incarnations
 
     @property
@@ -49,33 +51,16 @@ class Node:
     def requests(self) -> int:
         """Requests this node has served (all incarnations)."""
         current = self._server.requests if self._server is not None else 0
-        return self._served + int(current)
+        return self._served + current
 
     async def start(self) -> None:
         if self._runner is not None:
             return
-        from aiohttp import web
-
-        from .app import SERVER_KEY
-        from .app import make_app as _make_app
+        from . import _start, _url
 
         c = self.cluster
-        app = _make_app(c.broker, c.compat)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1,
-                               handler_cancellation=True)
-        await runner.setup()
-        site = web.TCPSite(runner, c.host, self.port, ssl_context=c.ssl, reuse_address=True)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        assert site._server is not None
-        self.port = site._server.sockets[0].getsockname()[1]
-        scheme = "https" if c.ssl is not None else "http"
-        host = f"[{c.host}]" if ":" in c.host else c.host
-        self.url = f"{scheme}://{host}:{self.port}"
-        self._server = app[SERVER_KEY]
+        runner, self.port, self._server = await _start(c.host, self.port, c.broker, c.ssl)
+        self.url = _url(c.host, self.port, c.ssl is not None)
         self._runner = runner
 
     async def stop(self) -> None:
@@ -93,7 +78,8 @@ class Node:
                 if transport is not None:
                     transport.abort()
         await runner.cleanup()
-        self._served += int(self._server.requests)
+        if self._server is not None:
+            self._served += int(self._server.requests)
         self._server = None
 
     def __repr__(self) -> str:
