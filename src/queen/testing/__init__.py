@@ -19,7 +19,16 @@ import asyncio
 import ssl as _ssl
 import threading
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Dict, Optional
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Dict,
+    Optional,
+    Tuple,
+)
 
 from .broker import Broker, FakeClock
 
@@ -124,11 +133,12 @@ def _url(host: str, port: int, tls: bool = False) -> str:
     return f"{'https' if tls else 'http'}://{shown}:{port}"
 
 
-def start_server(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
-                 clock: Optional[Any] = None, broker: Optional[Broker] = None,
-                 ssl: Optional[_ssl.SSLContext] = None) -> ServerHandle:
-    """Run an embedded server in a background thread with its own event loop."""
-    broker = broker or Broker(compat, clock)
+def in_thread(name: str, start: Awaitable[Any],
+              stop: Optional[Callable[[Any], Awaitable[None]]] = None,
+              ) -> Tuple[asyncio.AbstractEventLoop, threading.Thread, Any]:
+    """Run ``start`` in a new thread with its own loop, which then runs until stopped
+    (``loop.call_soon_threadsafe(loop.stop)``), awaits ``stop(result)`` and closes.
+    Returns (loop, thread, what ``start`` returned); its exception is raised here."""
     loop = _new_loop()
     ready = threading.Event()
     box: Dict[str, Any] = {}
@@ -136,24 +146,38 @@ def start_server(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
     def run() -> None:
         asyncio.set_event_loop(loop)
         try:
-            box["started"] = loop.run_until_complete(_start(host, port, broker, ssl))
+            box["started"] = loop.run_until_complete(start)
         except BaseException as exc:  # surfaced to the caller below
             box["error"] = exc
             ready.set()
             return
         ready.set()
         loop.run_forever()
-        runner = box["started"][0]
-        loop.run_until_complete(runner.cleanup())
+        if stop is not None:
+            loop.run_until_complete(stop(box["started"]))
         loop.close()
 
-    thread = threading.Thread(target=run, name=f"queen-embedded-{compat}", daemon=True)
+    thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     ready.wait()
     if "error" in box:
         thread.join()
         raise box["error"]
-    runner, real_port, server = box["started"]
+    return loop, thread, box["started"]
+
+
+def start_server(compat: str = "0.7", host: str = "127.0.0.1", port: int = 0,
+                 clock: Optional[Any] = None, broker: Optional[Broker] = None,
+                 ssl: Optional[_ssl.SSLContext] = None) -> ServerHandle:
+    """Run an embedded server in a background thread with its own event loop."""
+    broker = broker or Broker(compat, clock)
+
+    async def stop(started: Any) -> None:
+        await started[0].cleanup()
+
+    loop, thread, started = in_thread(f"queen-embedded-{compat}",
+                                      _start(host, port, broker, ssl), stop)
+    runner, real_port, server = started
     handle = ServerHandle(_url(host, real_port, ssl is not None), broker.compat, broker,
                           clock if isinstance(clock, FakeClock) else None)
 

@@ -19,7 +19,7 @@ import asyncio
 import ssl as _ssl
 import threading
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, AsyncIterator, List, Optional
 
 from .broker import Broker
 
@@ -202,29 +202,8 @@ def start_cluster(size: int = 3, compat: str = "0.15", host: str = "127.0.0.1",
                   broker: Optional[Broker] = None,
                   ssl: Optional[_ssl.SSLContext] = None) -> ClusterHandle:
     """Run a :class:`Cluster` in a background thread (its own event loop)."""
-    from . import _new_loop
+    from . import in_thread
 
     cluster = Cluster(size, compat, host, broker, ssl)
-    loop = _new_loop()
-    ready = threading.Event()
-    box: Dict[str, BaseException] = {}
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(cluster.start())
-        except BaseException as exc:  # surfaced to the caller below
-            box["error"] = exc
-            ready.set()
-            return
-        ready.set()
-        loop.run_forever()
-        loop.close()
-
-    thread = threading.Thread(target=run, name=f"queen-cluster-{compat}", daemon=True)
-    thread.start()
-    ready.wait()
-    if "error" in box:
-        thread.join()
-        raise box["error"]
+    loop, thread, _ = in_thread(f"queen-cluster-{compat}", cluster.start())
     return ClusterHandle(cluster, loop, thread)
