@@ -15,8 +15,10 @@ per second comes from the buffers' delivered-message count. Reported: the rate b
 the stop, the lowest 1-s rate after it (and the ratio), and the time from the stop
 until a 1-s rate is back at 90 % of the rate before.
 Consumer phase: a consumer group with all URLs consumes everything while a second
-front is stopped (embedded only); reported: time from that stop to the last message,
-lost and duplicated messages (the producer's too).
+front is stopped (embedded only); reported: time from that stop to the first message
+handled after it (how fast the group resumes) and to the last message (bounded by
+``--lease``: messages of pops cut in flight by the stop come back when their lease
+expires), lost and duplicated messages (the producer's too).
 """
 
 from __future__ import annotations
@@ -135,8 +137,11 @@ async def consume_all(urls: List[str], compat: Optional[str], name: str, expecte
     done = asyncio.Event()
     third = asyncio.Event()
     stop_time: List[float] = []
+    resumed: List[float] = []
 
     async def handler(messages: List[Dict[str, Any]]) -> None:
+        if stop_time and not resumed:
+            resumed.append(time.monotonic())
         for m in messages:
             seen[m["data"]["n"]] += 1
         if len(seen) >= expected // 3:
@@ -158,8 +163,9 @@ async def consume_all(urls: List[str], compat: Optional[str], name: str, expecte
     finish = time.monotonic()
     return {
         "consumed": len(seen),
-        "duplicated": sum(c - 1 for c in seen.values()),
+        "handled_twice": sum(c - 1 for c in seen.values()),
         "missing": expected - len(seen),
+        "resumed_after_stop_s": round(resumed[0] - stop_time[0], 3) if resumed else None,
         "finish_after_stop_s": round(finish - stop_time[0], 2) if stop_time else None,
     }
 
@@ -174,6 +180,8 @@ async def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--stop-at", type=float, default=3.0)
     ap.add_argument("--strategy", default="affinity")
+    ap.add_argument("--lease", type=int, default=10,
+                    help="leaseTime (s): pops cut by the stop come back after it")
     args = ap.parse_args()
 
     embedded = None if args.urls else Embedded(args.compat)
@@ -185,8 +193,8 @@ async def main() -> None:
         cfg["server_version"] = compat
 
     async with Queen(cfg) as q:
-        await q.queue(name).config({"leaseTime": 10}).create()
-        owners = Counter(q._transport.balancer.pick(f"{name}:{p}:") for p in PARTITIONS)
+        await q.queue(name).config({"leaseTime": args.lease}).create()
+        owners = Counter(q._host._transport.balancer.pick(f"{name}:{p}:") for p in PARTITIONS)
         busiest = urls.index(owners.most_common(1)[0][0])
 
         def stop_first() -> None:
@@ -198,7 +206,7 @@ async def main() -> None:
         produced = await produce(q, name, args.rate, args.seconds, args.stop_at, stop_first)
 
     report: Dict[str, Any] = {"urls": len(urls), "strategy": args.strategy, "rate": args.rate,
-                              "pushed": produced["pushed"]}
+                              "lease_s": args.lease, "pushed": produced["pushed"]}
     report.update(rates(produced["samples"], produced["stopped_at"]))
 
     second = None

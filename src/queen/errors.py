@@ -36,6 +36,8 @@ class QueenTLSError(QueenConnectionError):
     missing ``tls_ca_file``), or the server wants a client certificate. Not retried:
     the same configuration would fail again."""
 
+    RETRIABLE = False
+
 
 class QueenOutcomeUnknownError(QueenConnectionError):
     """The connection was lost (or the answer never came) after the request was sent:
@@ -54,6 +56,11 @@ class QueenTimeoutError(QueenError, TimeoutError):
     """A request did not complete in time (after retries and failover). Retriable."""
 
     RETRIABLE = True
+
+
+class UnknownAfterTimeout(QueenOutcomeUnknownError, QueenTimeoutError):
+    """An outcome unknown because the answer did not come in time: both a
+    ``QueenOutcomeUnknownError`` and a ``QueenTimeoutError``."""
 
 
 def retriable_status(status: Optional[int]) -> bool:

@@ -58,7 +58,7 @@ async def test_buffered_producer_rides_through_a_stop(
     total = 2400
     async with client(cluster.urls, cluster.compat, load_balancing_strategy=strategy) as q:
         retry = CountingRetry(3)
-        q._transport.retry = retry  # type: ignore[assignment]
+        q._host._transport.retry = retry  # type: ignore[assignment]
         await q.queue(name).create()
         opts = {"message_count": 50, "time_millis": 20}
         stopped: Optional[int] = None
@@ -107,8 +107,8 @@ async def test_all_down_backs_off_then_recovers(cluster: Cluster, unique_name: A
         await q.queue(name).create()
         await cluster.stop()
         retry = CountingRetry(50)
-        q._transport.retry = retry  # type: ignore[assignment]
-        push = asyncio.ensure_future(q.queue(name).push([{"data": {"n": 1}}]))
+        q._host._transport.retry = retry  # type: ignore[assignment]
+        push = asyncio.ensure_future(q.queue(name).partition("p0").push([{"data": {"n": 1}}]))
         await until(lambda: retry.backoffs >= 2, "the client to back off")
         await cluster.start(2)
         results = await push
@@ -123,7 +123,7 @@ async def test_affinity_keys_move_to_the_successor_and_come_back(
     name = unique_name("aff")
     async with client(cluster.urls, cluster.compat, health_retry_after_millis=50) as q:
         await q.queue(name).create()
-        bal = q._transport.balancer
+        bal = q._host._transport.balancer
         owner = {p: bal.pick(f"{name}:{p}:") for p in PARTITIONS}
         victim = cluster.urls.index(max(set(owner.values()), key=list(owner.values()).count))
         moved = [p for p in PARTITIONS if owner[p] == cluster.urls[victim]]

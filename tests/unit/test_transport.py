@@ -11,7 +11,7 @@ from aiohttp import web
 
 from queen import log
 from queen.config import parse_config
-from queen.errors import QueenConnectionError, QueenTimeoutError
+from queen.errors import QueenConnectionError, QueenOutcomeUnknownError, QueenTimeoutError
 from queen.http import Response, Transport
 
 pytestmark = pytest.mark.usefixtures("http1_backend")
@@ -184,12 +184,12 @@ async def test_no_failover_when_disabled():
     assert rec.seen == []
 
 
-async def test_failover_on_exhausted_5xx():
+async def test_5xx_moves_on_to_the_next_server_at_once():
     bad, good = Recorder([503]), Recorder([200])
     async with serve(bad) as u1, serve(good) as u2:
         async with transport([u1, u2], load_balancing_strategy="round-robin", retry_attempts=1) as t:
             r = await t.request("GET", "/x")
-    assert r.status == 200 and len(bad.seen) == 2 and len(good.seen) == 1
+    assert r.status == 200 and len(bad.seen) == 1 and len(good.seen) == 1
 
 
 async def test_unhealthy_server_tried_again_after_delay():
@@ -233,16 +233,28 @@ class Stall:
         return web.Response(text="late")
 
 
-async def test_timeout_raises_and_is_not_retried():
+async def test_timeout_of_a_request_that_may_not_go_twice():
     stall = Stall()
     async with serve(stall) as url:
         async with transport(url, retry_attempts=3) as t:
-            with pytest.raises(QueenTimeoutError) as info:
-                await t.request("GET", "/slow", timeout=0.1)
+            with pytest.raises(QueenOutcomeUnknownError) as info:
+                await t.request("GET", "/api/v1/pop/queue/q", timeout=0.1, idempotent=False)
             assert url in str(info.value)
-            assert isinstance(info.value, TimeoutError)
+            assert isinstance(info.value, QueenTimeoutError)  # and still a timeout
         stall.release.set()
     assert stall.calls == 1
+
+
+async def test_timeout_of_a_request_that_may_go_twice():
+    stall = Stall()
+    async with serve(stall) as url:
+        async with transport(url, retry_attempts=2) as t:
+            with pytest.raises(QueenTimeoutError) as info:
+                await t.request("POST", "/api/v1/push", body=b"{}", timeout=0.1)
+            assert url in str(info.value)
+            assert not isinstance(info.value, QueenOutcomeUnknownError)
+        stall.release.set()
+    assert stall.calls == 3
 
 
 async def test_config_timeout_applies():

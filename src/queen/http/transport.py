@@ -7,14 +7,22 @@ aiohttp's CPU per request), or over aiohttp when httptools is missing or
 TCP segment, which is what httpx does). HTTP/2 (``http2=True``) goes over httpx,
 with prior knowledge on ``http://`` URLs and ALPN on ``https://``.
 
-Retry policy per server (``queen.retry.Retry.for_transport``): connection errors,
-5xx and 429 are retried up to ``retry_attempts`` times with exponential backoff and
-jitter, then the server is marked failed and the next healthy server is tried
-(``enable_failover``).
-A connection dropped before any response byte (typically a pooled keep-alive
-socket the server closed after ~10 s idle) is first retried at once on a fresh
-connection, even for non-idempotent requests. Read timeouts are not retried:
-the server may have acted on the request, and a hang is usually request-specific.
+Failover (see docs/failover.md): a request goes to the first server of the
+balancer's plan; a server that refuses or resets the connection, or does not accept
+it in time, is marked failed and the request moves to the next server at once. A
+failed server gets no user traffic until a background ``GET /health`` probe (every
+``health_retry_after_millis``) finds it answering. 5xx/429 answers move on too.
+Only when every server of a round has failed does the request wait, with the backoff
+of ``queen.retry.Retry.for_transport``, for up to ``retry_attempts`` more rounds.
+
+Whether a request may be sent again is one rule (``_failure.may_resend``): always
+when none of its bytes were written; otherwise only when ``wire`` marked it
+idempotent (reads, and pushes: their transactionIds make a second copy a
+duplicate), after a timeout or a reset, here or on another server. A pop, ack,
+transaction or lease extend that met such a failure raises
+``QueenOutcomeUnknownError``: it may have been applied. A drop on a pooled
+connection (a keep-alive socket the server closed) is retried at once on a fresh
+connection when the rule allows it.
 """
 
 from __future__ import annotations
@@ -30,13 +38,19 @@ import orjson
 from .. import log
 from .._extras import LazyModule, install_hint, require
 from ..config import ClientConfig
-from ..errors import QueenConnectionError, QueenTimeoutError, QueenValidationError
+from ..errors import (
+    QueenConnectionError,
+    QueenOutcomeUnknownError,
+    QueenTimeoutError,
+    QueenValidationError,
+    UnknownAfterTimeout,
+)
 from ..retry import TRANSPORT_CAP, Retry
 from ._auth import TokenAuth
 from ._failure import CONNECT as _CONNECT
 from ._failure import CONNECT_TIMEOUT as _CONNECT_TIMEOUT
 from ._failure import DROPPED as _DROPPED
-from ._failure import KEEPALIVE_SECONDS
+from ._failure import KEEPALIVE_SECONDS, may_resend, server_down
 from ._failure import TIMEOUT as _TIMEOUT
 from ._failure import TLS as _TLS
 from ._failure import Failure as _Failure
@@ -124,6 +138,9 @@ class _AiohttpBackend:
             cookie_jar=aiohttp.DummyCookieJar(),
             raise_for_status=False,
         )
+        # aiohttp sends a GET again by itself when a pooled connection drops; a pop is a
+        # GET that must not go twice (the transport applies its own rule instead).
+        self._session._retry_connection = False
         return self._session
 
     def set_header(self, name: str, value: str) -> None:
@@ -220,7 +237,7 @@ class _HttpxBackend:
                 method, url, content=body, timeout=httpx.Timeout(timeout, connect=connect)
             )
             return resp.status_code, resp.content
-        except httpx.ConnectTimeout as exc:
+        except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             raise _Failure(_CONNECT_TIMEOUT, exc) from exc
         except httpx.ConnectError as exc:
             raise _Failure(_CONNECT, exc) from exc
@@ -237,6 +254,22 @@ class _HttpxBackend:
             await client.aclose()
 
 
+def _unknown(method: str, url: str, failure: _Failure, seconds: float) -> QueenOutcomeUnknownError:
+    """The error for a request that was written but got no (complete) answer."""
+    if failure.kind == _TIMEOUT:
+        return UnknownAfterTimeout(
+            f"{method} {log.redact(url)} got no answer within {seconds:g} s: the server may "
+            "have applied it, so it was not sent again (a popped message comes back when its "
+            "lease expires; check before repeating an ack or a transaction)"
+        )
+    return QueenOutcomeUnknownError(
+        f"{method} {log.redact(url)}: the connection was lost before the answer "
+        f"({failure.describe()}): the server may have applied it, so it was not sent again "
+        "(a popped message comes back when its lease expires; check before repeating an ack "
+        "or a transaction)"
+    )
+
+
 def _closed_error() -> QueenConnectionError:
     # upstream's (httpx's) text first: code matches on it
     return QueenConnectionError(
@@ -249,6 +282,7 @@ class Transport:
     def __init__(self, config: ClientConfig) -> None:
         self.config = config
         self.balancer = Balancer.from_config(config)
+        self.balancer.probed = True  # failed servers come back through _probe
         headers = {
             "Content-Type": "application/json",
             "Accept": "application/json",
@@ -266,6 +300,7 @@ class Transport:
         self._only: Optional[str] = config.urls[0] if len(config.urls) == 1 else None
         self.retry = Retry.for_transport(config.retry_delay_millis, config.retry_attempts)
         self._closed = False
+        self._probes: Dict[str, asyncio.Task[None]] = {}
         token = config.bearer_token
         self._auth: Optional[TokenAuth] = None
         if token is not None and not isinstance(token, str):
@@ -283,6 +318,11 @@ class Transport:
 
     async def aclose(self) -> None:
         self._closed = True
+        probes, self._probes = list(self._probes.values()), {}
+        for task in probes:
+            task.cancel()
+        if probes:
+            await asyncio.gather(*probes, return_exceptions=True)
         await self._backend.aclose()
 
     async def request(
@@ -317,73 +357,58 @@ class Transport:
         timeout: Optional[float], idempotent: bool,
     ) -> Response:
         seconds = self._timeout if timeout is None else timeout
-        if self._only is not None:  # one server: nothing to choose or fail over to
-            servers = [self._only]
-        else:
-            servers = self.balancer.plan(affinity_key)
-            if not self.config.enable_failover:
-                servers = servers[:1]
         retry = self.retry
         tried: List[str] = []
         answer: Optional[Response] = None
         failure: Optional[_Failure] = None
-
-        for server in servers:
-            tried.append(server)
-            url = server + path
-            attempt = 0
-            fresh = 0
-            while True:
-                if self._closed:  # closed while this request was failing over: stop here
-                    raise _closed_error()
-                if log.enabled():
-                    log.info("Transport.request", {"method": method, "url": url})
-                try:
-                    status, data = await self._backend.send(method, server, path, body, seconds)
-                except _Failure as exc:
-                    failure = exc
-                    reason = exc.kind
-                    if exc.kind == _TLS or is_tls_failure(exc.cause):
-                        self._log_failure(method, url, exc)
-                        raise tls_error(f"{method} {log.redact(url)}", server, exc.cause) from exc.cause
-                    if exc.kind == _TIMEOUT:
-                        self._log_failure(method, url, exc)
-                        raise QueenTimeoutError(
-                            f"{method} {log.redact(url)} got no answer within {seconds:g} s "
-                            f"(servers tried: {log.redact(', '.join(tried))}): raise timeout_millis or "
-                            "check the server's load"
-                        ) from exc.cause
-                    if exc.kind == _DROPPED:
-                        if fresh < FRESH_RETRIES:
-                            fresh += 1  # stale pooled connection: reconnect at once
-                            continue
-                        if not idempotent:
-                            # The server may have acted on it: do not send it again.
-                            self.balancer.mark_failed(server)
+        rounds = 0  # rounds in which no server gave a usable answer
+        fixed = None if self.config.enable_failover else self._plan(affinity_key)
+        while True:
+            for server in fixed or self._plan(affinity_key):
+                if server not in tried:
+                    tried.append(server)
+                url = server + path
+                fresh = FRESH_RETRIES
+                while True:
+                    if self._closed:  # closed while this request was failing over: stop here
+                        raise _closed_error()
+                    if log.enabled():
+                        log.info("Transport.request", {"method": method, "url": url})
+                    try:
+                        status, data = await self._backend.send(method, server, path, body, seconds)
+                    except _Failure as exc:
+                        failure = exc
+                        if exc.kind == _TLS or is_tls_failure(exc.cause):
                             self._log_failure(method, url, exc)
-                            raise QueenConnectionError(
-                                f"{method} {log.redact(url)}: connection lost before the answer "
-                                f"({exc.describe()}); not retried because the request may have "
-                                "been applied. Check the server's health and logs."
-                            ) from exc.cause
-                else:
+                            raise tls_error(f"{method} {log.redact(url)}", server,
+                                            exc.cause) from exc.cause
+                        if not may_resend(exc, idempotent):
+                            self._log_failure(method, url, exc)
+                            raise _unknown(method, url, exc, seconds) from exc.cause
+                        if exc.kind == _DROPPED and exc.reused and fresh > 0:
+                            fresh -= 1  # most likely a pooled connection the server closed
+                            continue
+                        if server_down(exc):
+                            self._server_failed(server)
+                        self._log_failover(method, url, exc.kind)
+                        break
                     if status < 500 and status != 429:
-                        self.balancer.mark_ok(server)
+                        if self._only is None:
+                            self.balancer.mark_ok(server)  # (answered while marked failed)
                         return Response(status, data, method, url)
-                    answer = Response(status, data, method, url)
-                    reason = f"HTTP {status}"
-                attempt += 1
-                if not retry.allows(attempt):
+                    answer = Response(status, data, method, url)  # another server may do better
+                    if status != 429:  # in trouble (e.g. its database): skip it, probe it
+                        self._server_failed(server)
+                    self._log_failover(method, url, f"HTTP {status}")
                     break
-                delay = retry.delay(attempt)
-                if log.enabled():  # (the caller sees the final failure as an exception)
-                    log.warn("Transport.retry", {"method": method, "url": url, "attempt": attempt,
-                                                 "delay_ms": round(delay * 1000), "error": reason})
-                await asyncio.sleep(delay)
-            self.balancer.mark_failed(server)
-            if log.enabled():
-                log.warn("Transport.failover",
-                         {"method": method, "url": url, "servers_left": len(servers) - len(tried)})
+            rounds += 1  # every server of this round failed: only now wait before the next
+            if not retry.allows(rounds):
+                break
+            delay = retry.delay(rounds)
+            if log.enabled():  # (the caller sees the final failure as an exception)
+                log.warn("Transport.retry", {"method": method, "path": path, "attempt": rounds,
+                                             "delay_ms": round(delay * 1000)})
+            await asyncio.sleep(delay)
 
         if answer is not None:  # some server answered (5xx/429): the caller reports it
             return answer
@@ -396,10 +421,55 @@ class Transport:
                 f"{what}: could not connect in time to any Queen server (tried {names}): "
                 "check that the servers are up and reachable"
             ) from failure.cause
+        if failure.kind == _TIMEOUT:
+            raise QueenTimeoutError(
+                f"{what}: no answer within {seconds:g} s from any Queen server (tried {names}): "
+                "raise timeout_millis or check the servers' load"
+            ) from failure.cause
         raise QueenConnectionError(
             f"{what}: could not reach any Queen server (tried {names}; last error: "
             f"{failure.describe()}): check that the server is running and the URL is right"
         ) from failure.cause
+
+    # ---- servers: which to try, and the background probe of the failed ones
+
+    def _plan(self, affinity_key: Optional[str]) -> List[str]:
+        if self._only is not None:  # one server: nothing to choose or fail over to
+            return [self._only]
+        servers = self.balancer.plan(affinity_key)
+        return servers if self.config.enable_failover else servers[:1]
+
+    def _server_failed(self, server: str) -> None:
+        """Skip ``server`` from now on; a background probe lets it back in."""
+        if self._only is not None:
+            return
+        self.balancer.mark_failed(server)
+        if server not in self._probes and not self._closed:
+            self._probes[server] = asyncio.get_running_loop().create_task(self._probe(server))
+
+    async def _probe(self, server: str) -> None:
+        """``GET /health`` every ``health_retry_after_millis`` until it answers: no
+        user request ever waits on a dead server."""
+        every = max(self.balancer.retry_after, 0.05)
+        timeout = min(self._timeout, self.config.connect_timeout_millis / 1000.0, 5.0)
+        try:
+            while not self._closed:
+                await asyncio.sleep(every)
+                try:
+                    status, _ = await self._backend.send("GET", server, "/health", None, timeout)
+                except (_Failure, OSError):
+                    continue
+                if status < 500:
+                    self.balancer.mark_ok(server)
+                    if log.enabled():
+                        log.info("Transport.probe", {"url": server, "status": "back"})
+                    return
+        finally:
+            self._probes.pop(server, None)
+
+    def _log_failover(self, method: str, url: str, reason: str) -> None:
+        if log.enabled():
+            log.warn("Transport.failover", {"method": method, "url": url, "error": reason})
 
     @staticmethod
     def _log_failure(method: str, url: str, failure: _Failure) -> None:
