@@ -25,6 +25,7 @@ _EXPORTS = {
     "FailedBatch": "errors",
     "Queen": "client",
     "ClientConfig": "config",
+    "DrainReport": "consumer",
     "QueenConnectionError": "errors",
     "QueenError": "errors",
     "QueenHTTPError": "errors",
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from .aio import run as run
     from .client import Queen as Queen
     from .config import ClientConfig as ClientConfig
+    from .consumer import DrainReport as DrainReport
     from .errors import BufferFlushError as BufferFlushError
     from .errors import BufferFullError as BufferFullError
     from .errors import FailedBatch as FailedBatch

@@ -29,6 +29,7 @@ from typing import (
     List,
     Optional,
     Sequence,
+    Set,
     Union,
     overload,
 )
@@ -39,7 +40,8 @@ from .builders._util import checked_timestamp
 from .builders.queue import QueueBuilder
 from .builders.transaction import TransactionBuilder
 from .config import ClientConfig, ConfigInput, parse_config
-from .errors import QueenValidationError
+from .consumer import Consumer, DrainReport
+from .errors import BufferFlushError, FailedBatch, QueenTimeoutError, QueenValidationError
 from .http.transport import Transport
 from .types import AckResult, Message, RenewResult
 
@@ -59,8 +61,8 @@ class _ClientHost:
     ``queen.ops`` bound as methods (no wrapper coroutine on the hot paths)."""
 
     # __weakref__: queen.writes and queen.fanin keep per-client state keyed by the host
-    __slots__ = ("closed", "known_generation", "buffers", "_transport", "_gen_lock",
-                 "__weakref__")
+    __slots__ = ("closed", "known_generation", "buffers", "consumers", "_transport",
+                 "_gen_lock", "__weakref__")
 
     pop = ops.pop
     ack = ops.ack
@@ -69,6 +71,7 @@ class _ClientHost:
 
     def __init__(self, config: ClientConfig) -> None:
         self.closed = False
+        self.consumers: Set[Consumer] = set()  # running consume() calls (they add themselves)
         self.known_generation: Optional[str] = wire.normalise_version(config.server_version)
         self._transport = Transport(config)
         self._gen_lock: Optional[asyncio.Lock] = None
@@ -94,12 +97,52 @@ class _ClientHost:
                 log.info("Queen.generation", {"server": self.known_generation})
         return self.known_generation
 
-    async def aclose(self, timeout: Optional[float] = None) -> None:
-        """Flush the buffers (within ``timeout``), then close the connections."""
-        self.closed = True
+    async def drain(self, timeout: Optional[float] = None) -> DrainReport:
+        """Stop every consumer (no new fetches; unstarted messages given back), let
+        running handlers finish and ack until ``timeout``, cancel what is still
+        running then, and flush the buffers in the time left."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        running = list(self.consumers)
+        for consumer in running:
+            consumer.stop("drain", give_back=True)
+        unfinished = 0
+        if running:
+            waits = [asyncio.ensure_future(c.finished.wait()) for c in running]
+            _, pending = await asyncio.wait(waits, timeout=timeout)
+            for wait in pending:
+                wait.cancel()
+            late = [c for c in running if not c.finished.is_set()]
+            for consumer in late:
+                unfinished += consumer.abort()
+            if late:
+                await asyncio.wait([asyncio.ensure_future(c.finished.wait()) for c in late])
+        left = None if deadline is None else max(0.0, deadline - loop.time())
+        undelivered: List[FailedBatch] = []
         try:
-            await self.buffers.close(timeout)
+            await self.buffers.flush(timeout=left)
+        except BufferFlushError as exc:
+            undelivered = exc.failures
+        except QueenTimeoutError:
+            pass  # still being sent: close() reports them, drain() leaves them going
+        return DrainReport(
+            released=sum(c.released for c in running), unfinished=unfinished,
+            undelivered=undelivered,
+            unsent=self.buffers.stats()["totalBufferedMessages"])
+
+    async def aclose(self, timeout: Optional[float] = None) -> None:
+        """Stop the consumers (their running handlers finish and ack), flush the
+        buffers, then close the connections -- all within ``timeout``."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        try:
+            if self.consumers:
+                await self.drain(timeout)
+            self.closed = True
+            left = None if deadline is None else max(0.0, deadline - loop.time())
+            await self.buffers.close(left)
         finally:
+            self.closed = True
             self.buffers.cancel_timers()
             await self._transport.aclose()
 
@@ -113,6 +156,7 @@ class Queen:
         self._config: ClientConfig = parse_config(config)
         self._host = _ClientHost(self._config)
         self._admin: Optional[Admin] = None
+        self._closing = False
         log.refresh()  # QUEEN_CLIENT_LOG and the logging setup as they are now
         log.info("Queen.constructor", {"status": "initialized", "urls": len(self._config.urls)})
 
@@ -132,12 +176,16 @@ class Queen:
         await self.close()
 
     async def close(self, timeout: Optional[float] = None) -> None:
-        """Flush every buffer, then close all connections. Safe to call twice. Raises
-        ``BufferFlushError`` (after closing) if buffered messages could not be sent;
-        with ``timeout`` (seconds), it stops sending then and lists every message not
-        delivered (those being sent as "outcome unknown")."""
-        if self._host.closed:
+        """Stop every running ``consume()`` (it returns once its running handlers have
+        finished and acked; fetched messages not started yet are given back), flush
+        every buffer, then close all connections. Safe to call twice. Raises
+        ``BufferFlushError`` (after closing) if buffered messages could not be sent.
+        With ``timeout`` (seconds) all of it ends by then: handlers still running are
+        cancelled and every message not delivered is listed (those being sent as
+        "outcome unknown")."""
+        if self._closing:
             return
+        self._closing = True
         log.info("Queen.close", {"status": "closing"})
         try:
             await self._host.aclose(timeout)
@@ -236,6 +284,14 @@ class Queen:
         return await self._host.renew(target, seconds)  # type: ignore[return-value]
 
     # ------------------------------------------------------------ buffering
+
+    async def drain(self, timeout: Optional[float] = None) -> DrainReport:
+        """Wind down without closing: every running ``consume()`` stops fetching,
+        gives back the messages it fetched but did not start (on 0.15 at once; on 0.7
+        their leases run out), lets running handlers finish and ack, and returns;
+        then the buffers are flushed. Past ``timeout`` (seconds) running handlers are
+        cancelled. The report says what could not be finished."""
+        return await self._host.drain(timeout)
 
     async def flush_all_buffers(self, timeout: Optional[float] = None) -> None:
         """Send every buffered message now; raises ``BufferFlushError`` listing what

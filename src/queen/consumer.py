@@ -19,17 +19,34 @@ from __future__ import annotations
 import asyncio
 import inspect
 import math
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from time import monotonic
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from . import log
-from .errors import QueenHTTPError, QueenValidationError
+from .errors import FailedBatch, QueenHTTPError, QueenValidationError
 from .retry import ExponentialBackoff, Retry
 from .seam import Host
 from .types import ConsumeOptions, Message, PopSpec
 
 Callback = Callable[[Any, Any], Any]
+
+
+@dataclass
+class DrainReport:
+    """What ``Queen.drain()`` could not finish: ``released`` fetched-but-unstarted
+    messages given back to the queue (0.15), ``unfinished`` handler runs cancelled at
+    the deadline (their messages come back when the lease runs out), ``undelivered``
+    buffered batches that failed, ``unsent`` buffered messages still being sent."""
+
+    released: int = 0
+    unfinished: int = 0
+    undelivered: List[FailedBatch] = field(default_factory=list)
+    unsent: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return not (self.unfinished or self.undelivered or self.unsent)
 
 EMPTY_DELAY_MIN = 0.02    # s, first pause after an empty short poll (wait=False)
 EMPTY_DELAY_MAX = 0.5     # s, cap of that pause
@@ -102,6 +119,10 @@ class Consumer:
         self._where = base.queue or f"{base.namespace or ''}/{base.task or ''}"
 
         self._stopping = False
+        self._giving_back = False  # drain: unstarted messages go back to the queue now
+        self._aborted = False      # the deadline passed: running handlers were cancelled
+        self.released = 0          # messages given back unstarted (drain)
+        self.finished = asyncio.Event()  # set when run() has returned
         self._reason = ""
         self._error: Optional[BaseException] = None
         self._tasks: List[asyncio.Task[None]] = []
@@ -137,9 +158,20 @@ class Consumer:
             helpers.append(asyncio.ensure_future(self._watch(signal)))
         if self._renew:
             helpers.append(asyncio.ensure_future(self._renewer()))
+        registry = getattr(self._host, "consumers", None)  # so close()/drain() find us
+        if registry is not None:
+            registry.add(self)
         try:
-            await asyncio.gather(*self._tasks)
+            try:
+                await asyncio.gather(*self._tasks)
+            except asyncio.CancelledError:
+                if not self._aborted:
+                    raise
+                # workers cancelled by abort() (the drain deadline) end the run
         finally:
+            if registry is not None:
+                registry.discard(self)
+            self.finished.set()
             # Cancelled from outside, or a worker died of a BaseException: leave no orphans.
             left = [t for t in self._tasks if not t.done()]
             if left:
@@ -158,8 +190,13 @@ class Consumer:
         if self._error is not None:
             raise self._error
 
-    def stop(self, reason: str = "stopped") -> None:
-        """Stop polling now; handlers in progress finish and ack first."""
+    def stop(self, reason: str = "stopped", give_back: bool = False) -> None:
+        """Stop polling now; handlers in progress finish and ack first. With
+        ``give_back`` (drain), fetched messages not yet handed to the handler are
+        given back to the queue at once (0.15: ack ``retry``, no retry counted; 0.7
+        has no such ack: their leases run out)."""
+        if give_back:
+            self._giving_back = True
         if self._stopping:
             return
         self._stopping = True
@@ -171,6 +208,29 @@ class Consumer:
         for i, task in enumerate(self._tasks):
             if self._polling[i] and task is not current:
                 task.cancel()
+
+    def abort(self) -> int:
+        """Past the deadline: cancel every worker, running handlers included (their
+        messages come back when the lease runs out). Returns how many were cut."""
+        self.stop("deadline")
+        self._aborted = True
+        cut = self._busy
+        for task in self._tasks:
+            if not task.done():
+                task.cancel()
+        return cut
+
+    async def _give_back(self, messages: List[Message]) -> None:
+        """Return unstarted messages to the queue now rather than at lease expiry."""
+        leased = [m for m in messages if m.get("leaseId")]
+        if not leased or self._host.known_generation == "0.7":
+            return  # 0.7 has no free release: a 'failed' ack would count a retry
+        try:
+            await self._host.ack(leased, "retry")
+            self.released += len(leased)
+        except Exception as exc:
+            log.warn("Consumer.drain", {"queue": self._where, "count": len(leased),
+                                        "error": _error_text(exc)})
 
     def _fail(self, exc: BaseException) -> None:
         if self._error is None:
@@ -228,6 +288,8 @@ class Consumer:
                     _uncancel()
                     return
                 except Exception as exc:
+                    if self._stopping:
+                        return  # stopped (close, drain, signal) while this pop failed
                     if not retry.retriable(exc) or self._host.closed:
                         self._fail(exc)  # a closed client never comes back
                         return
@@ -248,6 +310,9 @@ class Consumer:
                 finally:
                     polling[index] = False
                 failures = empties = 0
+                if self._giving_back:  # fetched while a drain began: not started, give back
+                    await self._give_back(messages)
+                    return
                 await self._dispatch(index, messages)
                 handled += len(messages)  # a whole batch counts, even past the limit
         except Exception as exc:  # a bug or a failing callback machinery: stop everyone
@@ -331,7 +396,14 @@ class Consumer:
         # far are acked first, so the cursor never skips a failed message.
         done: List[Message] = []
         results: List[Any] = []
-        for message in messages:
+        for i, message in enumerate(messages):
+            if self._giving_back:  # a drain began: finish here, give the rest back
+                if done:
+                    await self._finish(done, results)
+                    done, results = [], []
+                await self._give_back(messages[i:])
+                self._done -= len(messages) - i  # (counted as finished by _dispatch)
+                break
             try:
                 result = await self._call(message)
             except Exception as exc:
@@ -422,4 +494,4 @@ async def consume(
     await Consumer(host, options, handler, signal, on_success, on_error).run()
 
 
-__all__ = ["Consumer", "consume"]
+__all__ = ["Consumer", "DrainReport", "consume"]

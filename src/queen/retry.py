@@ -6,7 +6,7 @@ which errors are worth another try (modelled on redis-py's ``backoff``/``retry``
 
 * the transport: ``retry_delay_millis`` doubling, +0..25 % jitter, capped at 30 s,
   ``retry_attempts`` retries per server (``Retry.for_transport``);
-* the consume loop after a failed pop: 0.1 s doubling to 5 s, each wait drawn from
+* the consume loop after a failed pop: 0.1 s doubling to 1 s, each wait drawn from
   its upper half (``Retry.for_pop``), for as long as the consume runs;
 * the windowed-stream consumer after a failed or empty poll: 0.1 s doubling to its
   ``max_backoff_millis``, no jitter (``Retry.for_stream_poll``);
@@ -123,7 +123,7 @@ class Retry:
 
 TRANSPORT_CAP = 30.0  # s, longest wait between two tries of one request
 POP_BASE = 0.1        # s, first wait after a failed pop
-POP_CAP = 5.0         # s, cap of that wait
+POP_CAP = 1.0         # s, cap of that wait: back within ~1 s of a server returning
 STREAM_BASE = 0.1     # s, first wait after an empty or failed stream poll
 BUFFER_STEP = 0.05    # s, added to the wait before each re-send of a buffered batch
 BUFFER_RETRIES = 2    # re-sends of a buffered batch after the transport gave up
