@@ -9,7 +9,6 @@ import asyncio
 from collections import Counter
 from typing import Any, Dict, List
 
-import pytest
 from fault_proxy import until
 
 from queen import Queen
