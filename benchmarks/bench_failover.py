@@ -152,6 +152,7 @@ async def consume_all(urls: List[str], compat: Optional[str], name: str, expecte
     cfg: Dict[str, Any] = {"urls": urls}
     if compat:
         cfg["server_version"] = compat
+    began = time.monotonic()
     async with Queen(cfg) as q:
         task = asyncio.ensure_future(
             q.queue(name).group("bench").batch(100).concurrency(4).consume(handler, signal=done))
@@ -165,6 +166,7 @@ async def consume_all(urls: List[str], compat: Optional[str], name: str, expecte
         "consumed": len(seen),
         "handled_twice": sum(c - 1 for c in seen.values()),
         "missing": expected - len(seen),
+        "consume_s": round(finish - began, 2),
         "resumed_after_stop_s": round(resumed[0] - stop_time[0], 3) if resumed else None,
         "finish_after_stop_s": round(finish - stop_time[0], 2) if stop_time else None,
     }
