@@ -9,7 +9,7 @@ import asyncio
 from collections import Counter
 from typing import Any, Dict, List
 
-from fault_proxy import until
+from fault_helpers import until
 
 from queen import Queen
 from queen.testing.cluster import Cluster

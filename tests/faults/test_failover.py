@@ -9,7 +9,8 @@ import asyncio
 from typing import Any, Dict, List, Optional
 
 import pytest
-from fault_proxy import FaultProxy, until
+from fault_helpers import stored, until
+from fault_proxy import FaultProxy
 
 from queen import Queen
 from queen.testing.cluster import Cluster
@@ -38,16 +39,8 @@ def client(urls: List[str], compat: str, **extra: Any) -> Queen:
     return Queen(cfg)
 
 
-async def stored(queen: Queen, name: str) -> List[int]:
-    out: List[int] = []
-    for p in PARTITIONS:
-        while True:
-            got = await queen.queue(name).partition(p).batch(500).wait(False).pop()
-            if not got:
-                break
-            out.extend(m["data"]["n"] for m in got)
-            await queen.ack(got)
-    return out
+async def numbers(queen: Queen, name: str) -> List[int]:
+    return [d["n"] for d in await stored(queen, name, PARTITIONS)]
 
 
 @pytest.mark.parametrize("strategy", ["affinity", "round-robin", "session"])
@@ -79,7 +72,7 @@ async def test_buffered_producer_rides_through_a_stop(
         assert after[stopped] == at_stop[stopped]
         assert sum(after) > sum(at_stop)
     async with client([u for i, u in enumerate(cluster.urls) if i != stopped], cluster.compat) as check:
-        got = await stored(check, name)
+        got = await numbers(check, name)
     assert len(got) == total and sorted(got) == list(range(total))  # 0 lost, 0 duplicated
 
 
@@ -97,7 +90,7 @@ async def test_a_dead_server_is_tried_by_few_requests(cluster: Cluster, unique_n
         assert dead.connections == 1  # one failure, then skipped (no probe within 60 s)
     await dead.aclose()
     async with client(cluster.urls[1:], cluster.compat) as check:
-        assert sorted(await stored(check, name)) == list(range(300))
+        assert sorted(await numbers(check, name)) == list(range(300))
 
 
 async def test_all_down_backs_off_then_recovers(cluster: Cluster, unique_name: Any) -> None:
@@ -114,7 +107,7 @@ async def test_all_down_backs_off_then_recovers(cluster: Cluster, unique_name: A
         results = await push
         assert results[0]["status"] == "queued"
     async with client([cluster.urls[2]], cluster.compat) as check:
-        assert await stored(check, name) == [1]
+        assert await numbers(check, name) == [1]
 
 
 async def test_affinity_keys_move_to_the_successor_and_come_back(

@@ -7,21 +7,12 @@ import asyncio
 from typing import Any, Dict, List
 
 import pytest
-from fault_proxy import Fault, FaultProxy, until
+from fault_helpers import stored, until
+from fault_proxy import Fault, FaultProxy
 
 from queen import BufferFlushError, BufferFullError, Queen, QueenTimeoutError
 
 SLOW = {"message_count": 1000, "time_millis": 60000}  # only a flush or the limits send
-
-
-async def stored(queen: Queen, queue: str) -> List[Any]:
-    out: List[Any] = []
-    while True:
-        got = await queen.queue(queue).batch(100).wait(False).pop()
-        if not got:
-            return out
-        out.extend(m["data"] for m in got)
-        await queen.ack(got)
 
 
 async def test_raise_when_full(queen_url: str, unique_name: Any) -> None:

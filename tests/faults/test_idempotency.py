@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable, Dict
 
 import pytest
+from fault_helpers import stored
 from fault_proxy import Fault, FaultProxy
 
 from queen import Queen, QueenOutcomeUnknownError, QueenTimeoutError
@@ -65,16 +66,6 @@ async def test_timeout_is_outcome_unknown(proxied: Queen, proxy: FaultProxy, que
     assert len(proxy.to(PATHS[op])) == 1
 
 
-async def all_data(queen: Queen, name: str) -> list:
-    out = []
-    while True:
-        got = await queen.queue(name).batch(100).wait(False).pop()
-        if not got:
-            return out
-        out.extend(m["data"] for m in got)
-        await queen.ack(got)
-
-
 @pytest.mark.parametrize("forward", [True, False], ids=["server-acted", "never-arrived"])
 @pytest.mark.parametrize("kind", BREAKS + ["blackhole"])
 async def test_push_is_sent_again_and_stored_once(
@@ -86,7 +77,7 @@ async def test_push_is_sent_again_and_stored_once(
     results = await proxied.queue(name).push([{"data": {"n": i}} for i in range(3)])
     assert {r["status"] for r in results} <= {"queued", "duplicate"}
     assert len(proxy.to("/api/v1/push")) == 2
-    assert sorted(d["n"] for d in await all_data(queen, name)) == [0, 1, 2]
+    assert sorted(d["n"] for d in await stored(queen, name)) == [0, 1, 2]
 
 
 async def test_push_fails_over_after_timeout(queen_url: str, unique_name: Any, queen: Queen) -> None:
@@ -102,4 +93,4 @@ async def test_push_fails_over_after_timeout(queen_url: str, unique_name: Any, q
                 await q.queue(name).push([{"data": {"n": i}}])
         assert len(fine.to("/api/v1/push")) == 4
         assert len(hung.to("/api/v1/push")) >= 1  # some went there first, then over
-    assert sorted(d["n"] for d in await all_data(queen, name)) == [0, 1, 2, 3]
+    assert sorted(d["n"] for d in await stored(queen, name)) == [0, 1, 2, 3]

@@ -9,7 +9,8 @@ from typing import Tuple
 import aiohttp
 import orjson
 import pytest
-from fault_proxy import Fault, FaultProxy, until
+from fault_helpers import until
+from fault_proxy import Fault, FaultProxy
 
 from queen import Queen
 from queen.testing.cluster import Cluster

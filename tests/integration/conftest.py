@@ -12,6 +12,7 @@ import aiohttp
 import orjson
 import pytest
 from aiohttp import web
+from client_helpers import serve_handler
 
 from queen import Queen, QueenError
 
@@ -95,18 +96,10 @@ async def recorder(queen_url: str) -> AsyncIterator[Recorder]:
         finally:
             rec.in_flight -= 1
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", forward)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    rec.url = f"http://127.0.0.1:{port}"
     try:
-        yield rec
+        async with serve_handler(forward) as rec.url:
+            yield rec
     finally:
-        await runner.cleanup()
         await session.close()
 
 

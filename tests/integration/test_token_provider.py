@@ -9,6 +9,7 @@ from typing import Any, AsyncIterator, List, Set
 import aiohttp
 import pytest
 from aiohttp import web
+from client_helpers import serve_handler
 
 from queen import Queen, QueenConnectionError, QueenHTTPError, QueenValidationError
 
@@ -40,17 +41,10 @@ async def gate(queen_url: str) -> AsyncIterator[Gate]:
             return web.Response(status=resp.status, body=await resp.read(),
                                 content_type="application/json")
 
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", forward)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    g.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
     try:
-        yield g
+        async with serve_handler(forward) as g.url:
+            yield g
     finally:
-        await runner.cleanup()
         await session.close()
 
 
