@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Awaitable, Callable, Dict, List
+from typing import Any, Awaitable, Callable, Dict, List
 
 import pytest
 
@@ -64,25 +63,6 @@ async def pop_all(queen: Queen, queue: str, **kw: Any) -> List[Dict[str, Any]]:
         out.extend(msgs)
         await queen.ack(msgs, True)
     return out
-
-
-@asynccontextmanager
-async def serve_handler(handler: Callable[[Any], Awaitable[Any]]) -> AsyncIterator[str]:
-    """Serve every method and path with ``handler`` (an aiohttp handler) on a free
-    loopback port; yields the base URL."""
-    from aiohttp import web
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 def unused_url() -> str:

@@ -12,8 +12,8 @@ import aiohttp
 import orjson
 import pytest
 from aiohttp import web
-from client_helpers import serve_handler
 
+from http_stub import serve_handler
 from queen import Queen, QueenError
 
 

@@ -9,8 +9,8 @@ from typing import Any, AsyncIterator, List, Set
 import aiohttp
 import pytest
 from aiohttp import web
-from client_helpers import serve_handler
 
+from http_stub import serve_handler
 from queen import Queen, QueenConnectionError, QueenHTTPError, QueenValidationError
 
 

@@ -2,13 +2,13 @@
 
 import asyncio
 import socket
-from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable, Dict, List
+from typing import Any, Dict, List
 
 import orjson
 import pytest
 from aiohttp import web
 
+from http_stub import serve_handler
 from queen import log
 from queen.config import parse_config
 from queen.errors import QueenConnectionError, QueenOutcomeUnknownError, QueenTimeoutError
@@ -17,22 +17,7 @@ from queen.http import Response, Transport
 pytestmark = pytest.mark.usefixtures("http1_backend")
 
 
-@asynccontextmanager
-async def serve(handler: Callable[[web.Request], Any]) -> AsyncIterator[str]:
-    async def handle(request: web.Request) -> Any:
-        return await handler(request)
-
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+serve = serve_handler
 
 
 def refused_url() -> str:

@@ -5,6 +5,7 @@ import asyncio
 import pytest
 from aiohttp import web
 
+from http_stub import serve_handler
 from queen import aio
 from queen.config import parse_config
 from queen.http import Transport
@@ -38,20 +39,11 @@ def test_install_uvloop_sets_policy():
 def test_transport_on_uvloop():
     async def main() -> list:
         async def handle(request: web.Request) -> web.Response:
-            return web.json_response({"n": int(request.match_info["n"])})
+            return web.json_response({"n": int(request.path.rsplit("/", 1)[1])})
 
-        app = web.Application()
-        app.router.add_get("/n/{n}", handle)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            async with Transport(parse_config(f"http://127.0.0.1:{port}")) as t:
+        async with serve_handler(handle) as url:
+            async with Transport(parse_config(url)) as t:
                 replies = await asyncio.gather(*(t.request("GET", f"/n/{i}") for i in range(10)))
             return [r.json()["n"] for r in replies]
-        finally:
-            await runner.cleanup()
 
     assert aio.run(main()) == list(range(10))
