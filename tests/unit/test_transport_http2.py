@@ -23,6 +23,7 @@ class App:
     def __init__(self) -> None:
         self.seen: List[Dict[str, Any]] = []
         self.release = asyncio.Event()
+        self.token: Any = None  # when set, only "Bearer <token>" gets a 200 (else 401)
 
     async def __call__(self, scope: Dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -52,6 +53,8 @@ class App:
         }
         self.seen.append(info)
         status = 503 if scope["path"] == "/busy" and len(self.seen) == 1 else 200
+        if self.token is not None and headers.get("authorization") != f"Bearer {self.token}":
+            status = 401
         await send(
             {
                 "type": "http.response.start",
@@ -135,3 +138,21 @@ async def test_http2_timeout():
         async with make(url) as t:
             with pytest.raises(QueenTimeoutError):
                 await t.request("GET", "/slow", timeout=0.1)
+
+
+async def test_http2_token_provider_asked_again_after_401():
+    app = App()
+    issued: List[str] = []
+
+    async def provider() -> str:
+        issued.append(f"t{len(issued) + 1}")
+        return issued[-1]
+
+    async with hypercorn_server(app) as url:
+        async with make(url, bearer_token=provider) as t:
+            app.token = "t1"
+            assert (await t.request("GET", "/x")).status == 200
+            app.token = "t2"  # t1 expired
+            r = await t.request("GET", "/y")
+            assert r.status == 200 and r.json()["headers"]["authorization"] == "Bearer t2"
+    assert issued == ["t1", "t2"]
