@@ -106,6 +106,9 @@ class _ClientHost:
         running = list(self.consumers)
         for consumer in running:
             consumer.stop("drain", give_back=True)
+        me = asyncio.current_task()
+        # Called from a handler: that consumer cannot end before we do, so do not wait on it.
+        running = [c for c in running if not c.runs(me)]
         unfinished = 0
         if running:
             waits = [asyncio.ensure_future(c.finished.wait()) for c in running]

@@ -209,6 +209,10 @@ class Consumer:
             if self._polling[i] and task is not current:
                 task.cancel()
 
+    def runs(self, task: Optional[asyncio.Task[Any]]) -> bool:
+        """Whether ``task`` is one of this consumer's workers (a handler runs in one)."""
+        return task is not None and task in self._tasks
+
     def abort(self) -> int:
         """Past the deadline: cancel every worker, running handlers included (their
         messages come back when the lease runs out). Returns how many were cut."""

@@ -141,3 +141,15 @@ async def test_consumer_resumes_when_a_server_comes_back(cluster: Cluster, uniqu
             await p.queue(name).push([{"data": {"n": 2}}])
         await consume
     assert got == [1, 2]
+
+
+async def test_close_from_inside_a_handler(queen_url: str, unique_name: Any) -> None:
+    name = unique_name("inside")
+    q = Queen(queen_url)
+    await q.queue(name).create()
+    await q.queue(name).push([{"data": 1}])
+
+    async def handler(message: Dict[str, Any]) -> None:
+        await q.close()  # must not wait for this very handler
+
+    assert await q.queue(name).consume(handler) is None
