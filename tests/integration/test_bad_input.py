@@ -96,9 +96,12 @@ async def test_url_password_never_shows(
     messages = await q.queue(name).batch(1).wait(False).pop()
     assert messages
     shown = [repr(q), repr(messages), str(messages[0]), repr(q._config)]
-    with pytest.raises(QueenHTTPError) as info:
-        await q.update_consumer_group_timestamp("g-redact", "definitely-not-a-date")
+    ghost = {"transactionId": "01900000-0000-7000-8000-000000000000",
+             "partitionId": "11111111-2222-4333-8444-555555555555"}
+    with pytest.raises(QueenHTTPError) as info:  # both generations roll it back
+        await q.transaction().ack(ghost).queue(name).push([{"data": 1}]).commit()
     err = info.value
+    assert err.url and "/transaction" in err.url
     shown += [str(err), repr(err), str(err.url)]
     await q.ack(messages)
     shown.append(captured.getvalue())
