@@ -10,27 +10,28 @@ from collections import Counter
 from typing import Any, Dict, List
 
 from fault_helpers import until
+from fault_proxy import FaultProxy
 
 from queen import Queen
 from queen.testing.cluster import Cluster
 
 
 async def test_close_lets_consume_return_after_the_running_handler_acked(
-    queen_url: str, unique_name: Any
+    proxy: FaultProxy, unique_name: Any
 ) -> None:
     name = unique_name("close")
-    q = Queen(queen_url)
+    q = Queen(proxy.url)
     await q.queue(name).create()
     await q.queue(name).push([{"data": {"n": i}} for i in range(3)])
     started, release = asyncio.Event(), asyncio.Event()
-    acked: List[int] = []
+    handled: List[int] = []
 
     async def handler(message: Dict[str, Any]) -> None:
         started.set()
         await release.wait()
+        handled.append(message["data"]["n"])
 
-    consume = asyncio.ensure_future(
-        q.queue(name).batch(1).consume(handler).on_success(lambda m, r: acked.append(m["data"]["n"])))
+    consume = asyncio.ensure_future(q.queue(name).batch(1).consume(handler))
     await started.wait()
     closing = asyncio.ensure_future(q.close())
     await asyncio.sleep(0)  # close() has begun: it waits for the running handler
@@ -38,7 +39,9 @@ async def test_close_lets_consume_return_after_the_running_handler_acked(
     release.set()
     await closing
     assert await consume is None  # returned, not raised
-    assert len(acked) == 1  # the running handler finished and its ack went through
+    assert handled == [0]
+    acks = proxy.to("/api/v1/ack")  # the running handler's message was acked, before the close
+    assert len(acks) == 1 and all(a.forwarded for a in acks)
 
 
 async def test_drain_gives_back_unstarted_messages(queen_url: str, unique_name: Any) -> None:
