@@ -97,7 +97,9 @@ def _new_loop() -> asyncio.AbstractEventLoop:
     try:
         import uvloop
 
-        return uvloop.new_event_loop()
+        # typed whether or not uvloop (an optional extra) is installed for mypy
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        return loop
     except ImportError:
         return asyncio.new_event_loop()
 
