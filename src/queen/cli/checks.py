@@ -13,8 +13,10 @@ import math
 import signal
 import sys
 from types import FrameType
-from typing import Any, Callable, Iterable, NoReturn, Optional
+from typing import Any, Callable, Coroutine, Iterable, NoReturn, Optional, TypeVar
 from urllib.parse import urlsplit
+
+T = TypeVar("T")
 
 
 class _Help(argparse.HelpFormatter):
@@ -96,14 +98,57 @@ def names_from(choices: Iterable[str], kind: str) -> Callable[[str], str]:
 
 
 _received: Optional[int] = None
+_deferring = False  # True while run_loop builds its event loop
+_pending = False    # a signal came while _deferring
 
 
 def _on_signal(signum: int, frame: Optional[FrameType]) -> None:
     # Take the path Ctrl-C takes (asyncio cancels the running task, finally blocks run,
     # the server child is stopped), remembering which signal it was.
-    global _received
-    _received = signum
+    global _received, _pending
+    if signum != signal.SIGINT:
+        _received = signum
+    if _deferring:
+        _pending = True  # raised by run_loop once the loop is whole
+        return
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
     signal.raise_signal(signal.SIGINT)
+
+
+def run_loop(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run ``make()`` to completion on a new event loop (uvloop when installed).
+
+    The loop is built while Ctrl-C and SIGTERM are held back: a signal landing inside
+    an event loop's constructor leaves a half-built loop whose finaliser prints a
+    traceback. A signal that came meanwhile ends the command once the loop is whole.
+    """
+    global _deferring, _pending
+    if sys.version_info < (3, 11):  # no asyncio.Runner: build and run in one step
+        from queen.aio import run as aio_run
+
+        return aio_run(make())
+    import asyncio
+
+    try:
+        import uvloop
+
+        factory: Optional[Callable[[], asyncio.AbstractEventLoop]] = uvloop.new_event_loop
+    except ImportError:
+        factory = None
+    previous = signal.getsignal(signal.SIGINT)
+    _deferring, _pending = True, False
+    signal.signal(signal.SIGINT, _on_signal)
+    try:
+        runner = asyncio.Runner(loop_factory=factory)
+        runner.get_loop()
+    finally:
+        _deferring = False
+        signal.signal(signal.SIGINT, previous)
+    with runner:
+        if _pending:
+            raise KeyboardInterrupt
+        return runner.run(make())
 
 
 def install_signal_handlers() -> None:

@@ -24,7 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from queen.cli.checks import Parser, check_env_url, positive_int, positive_seconds
+from queen.cli.checks import Parser, check_env_url, positive_int, positive_seconds, run_loop
 from queen.cli.checks import server_url as url_arg
 from queen.cli.common import Progress, print_table, server_url, wait_healthy
 
@@ -253,8 +253,6 @@ def verdict(res: DemoResult, n: int) -> Tuple[int, List[str]]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from queen.aio import run as aio_run
-
     if not check_env_url("queen demo", args.url):
         return 2
     try:
@@ -265,8 +263,9 @@ def run(args: argparse.Namespace) -> int:
             where = url if external else "embedded server at " + url
             print(f"queen demo: {args.messages:,} messages, {args.partitions} partitions, "
                   f"{where}", flush=True)
-            res = aio_run(run_pipeline(url, args.messages, args.partitions, args.batch,
-                                       args.concurrency, args.timeout, not args.quiet))
+            res = run_loop(lambda: run_pipeline(
+                url, args.messages, args.partitions, args.batch, args.concurrency,
+                args.timeout, not args.quiet))
     except Exception as exc:  # e.g. no server there: say so instead of a traceback
         print(f"FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
