@@ -4,11 +4,14 @@ and 0.15, or ``QUEEN_URL``), queues made per test and deleted afterwards, and a
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Awaitable, Callable, List
+from typing import Any
 
 import pytest
 
-from queen import Queen, QueenError
+from integration.conftest import make_queue
+from queen import Queen
+
+__all__ = ["make_queue"]
 
 
 @pytest.fixture
@@ -22,29 +25,10 @@ def needs015(generation: str) -> None:
         pytest.skip("the streams SDK needs Queen 0.15 (0.7 raises QueenServerFeatureError)")
 
 
-@pytest.fixture
-async def make_queue(queen: Queen, unique_name: Callable[[str], str]
-                     ) -> AsyncIterator[Callable[..., Awaitable[str]]]:
-    made: List[str] = []
-
-    async def make(prefix: str = "sq", **options: Any) -> str:
-        name = unique_name(prefix)
-        await queen.queue(name).config({"leaseTime": 30, **options}).create()
-        made.append(name)
-        return name
-
-    yield make
-    for name in made:
-        try:
-            await queen.queue(name).delete()
-        except QueenError:
-            pass
-
-
 @pytest.fixture(params=["compiled", "pure"])
 def kernel(request: pytest.FixtureRequest) -> Any:
-    """One twin of the ``_core`` kernels (the compiled one skipped when not built,
-    unless QUEEN_EXPECT_COMPILED is set)."""
+    """One twin of the ``_core`` kernels (a missing compiled one fails, unless the
+    run is the pure one: QUEEN_NO_EXTENSIONS=1)."""
     import queen._core as core_pkg
 
     if request.param == "pure":
